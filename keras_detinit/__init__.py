@@ -1,0 +1,33 @@
+"""keras_detinit: weight initialization that matters, for Keras 3.
+
+Importing the package registers its initializers with Keras under short
+string names (see `keras_detinit.initializers.ALIASES`).
+
+Example:
+
+>>> import keras
+>>> import keras_detinit
+>>> model = keras.Sequential([
+...     keras.Input((784,)),
+...     keras.layers.Dense(64, activation="relu",
+...                        kernel_initializer="sinusoidal"),
+...     keras.layers.Dense(10, activation="softmax"),
+... ])
+"""
+
+from keras_detinit import datasets
+from keras_detinit import initializers
+from keras_detinit import models
+from keras_detinit import shapes
+from keras_detinit.initializers import Sinusoidal
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Sinusoidal",
+    "datasets",
+    "initializers",
+    "models",
+    "shapes",
+    "__version__",
+]
