@@ -15,7 +15,9 @@ Example:
 ... ])
 """
 
+from keras_detinit import callbacks
 from keras_detinit import datasets
+from keras_detinit import diagnostics
 from keras_detinit import initializers
 from keras_detinit import models
 from keras_detinit import shapes
@@ -25,7 +27,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Sinusoidal",
+    "callbacks",
     "datasets",
+    "diagnostics",
     "initializers",
     "models",
     "shapes",

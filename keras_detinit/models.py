@@ -28,7 +28,10 @@ def build_ffnn(
     """A fully connected classifier: flatten, hidden Dense layers, softmax.
 
     Every Dense layer, the output layer included, uses
-    ``kernel_initializer``; biases start at zero, as in the papers.
+    ``kernel_initializer``; biases start at zero, as in the papers. Each
+    layer gets its own copy of an initializer object, as it would from a
+    string name: one shared instance of a random initializer would give
+    equal kernels to layers of equal shape.
 
     Args:
         input_shape: Shape of one example, e.g. ``(28, 28)``.
@@ -46,12 +49,16 @@ def build_ffnn(
         validation.check_int("hidden_units[...]", width, low=1)
     layers = [keras.Input(tuple(input_shape)), keras.layers.Flatten()]
     layers += [
-        keras.layers.Dense(width, activation=activation, kernel_initializer=kernel_initializer)
+        keras.layers.Dense(
+            width, activation=activation, kernel_initializer=_own_copy(kernel_initializer)
+        )
         for width in hidden_units
     ]
     layers.append(
         keras.layers.Dense(
-            num_classes, activation="softmax", kernel_initializer=kernel_initializer
+            num_classes,
+            activation="softmax",
+            kernel_initializer=_own_copy(kernel_initializer),
         )
     )
     return keras.Sequential(layers, name=name)
@@ -74,3 +81,9 @@ def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras
         metrics=["accuracy"],
     )
     return model
+
+
+def _own_copy(initializer):
+    if isinstance(initializer, keras.initializers.Initializer):
+        return keras.initializers.deserialize(keras.initializers.serialize(initializer))
+    return initializer

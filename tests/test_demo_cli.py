@@ -107,3 +107,10 @@ def test_console_script_info():
         timeout=300,
     ).stdout
     assert "sinusoidal" in out and f"backend {keras.backend.backend()}" in out
+
+
+def test_build_ffnn_gives_each_layer_its_own_initializer_copy():
+    model = models.build_ffnn((6,), [6, 6, 6], 6, kernel_initializer=keras.initializers.RandomNormal())
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    first, second = (keras.ops.convert_to_numpy(k) for k in kernels[1:3])
+    assert first.shape == second.shape and not (first == second).all()

@@ -1,0 +1,294 @@
+"""The OddSigmoid initializer: diagonal plus noise, tuned to the activation.
+
+The noise rule is derived in ``docs/theory/odd_sigmoid_noise_rule.md``. In
+short: with the gain ``g`` at the activation's critical scaling ``w``, the
+pre-activation of a unit is ``u = g x_i + sum_j Z_ij x_j``. Writing
+``sigma_z = alpha * g / sqrt(fan_in)``, the mean-field second moment of the
+activations follows the length map
+
+``q_{l+1} = E[f(u)^2]``, ``u ~ N(0, chi q_l)``, ``chi = g^2 (1 + alpha^2)``.
+
+At ``alpha = 0`` it decays to 0 (algebraically, ``q_l ~ 1 / (2 l)`` for
+tanh); noise lifts its fixed point. The *relative noise* ``alpha`` is the
+smallest one for which the map, started from unit-variance inputs, keeps
+``q_l >= floor * B^2`` for every layer up to ``target_depth``. It depends on
+the activation only through the shape of ``f`` (not its scale ``b``), so
+``W`` for ``tanh(b x)`` is exactly ``W`` for ``tanh(x)`` divided by ``b``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_detinit import shapes
+from keras_detinit import validation
+from keras_detinit.activations import OddSigmoidActivation
+from keras_detinit.initializers.registry import register_initializer
+from keras_detinit.initializers.seeding import SeededInitializer
+
+#: Relative noise used at least: the base construction's alpha for tanh.
+#: It breaks the symmetry of the repeated rows of an expanding layer when
+#: the depth alone would ask for no noise.
+MIN_RELATIVE_NOISE = 0.085
+#: Band floor of the issue: q_l >= 0.05 B^2.
+DEFAULT_FLOOR = 0.05
+_MAX_RELATIVE_NOISE = 8.0
+_BISECTION_STEPS = 50
+# The length map is tabulated on these pre-activation variances (in units
+# of 1 / f'(0)^2) and interpolated in log-log coordinates.
+_TABLE_VARIANCES = np.geomspace(1e-8, 1e6, 561)
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseRule:
+    """The numbers of `OddSigmoid` for one kernel shape.
+
+    Attributes:
+        gain: ``g``, the weight of the cyclic identity ``D``.
+        noise_stddev: ``sigma_z``, the standard deviation of ``Z``.
+        relative_noise: ``alpha = sigma_z sqrt(fan_in) / g``.
+    """
+
+    gain: float
+    noise_stddev: float
+    relative_noise: float
+
+
+class LengthMap:
+    """The mean-field map ``q -> E[f(u)^2]``, ``u ~ N(0, chi q)``.
+
+    ``E[f(u)^2]`` is computed once per activation by Gauss-Hermite
+    quadrature on a grid of variances (one ``keras.ops`` call) and
+    interpolated; the iteration is plain NumPy.
+
+    Args:
+        activation: An `OddSigmoidActivation` (or anything its ``get``
+            accepts).
+    """
+
+    def __init__(self, activation):
+        self.activation = OddSigmoidActivation.get(activation)
+        variances = _TABLE_VARIANCES / self.activation.slope**2
+        moments = self.activation.second_moment(variances)
+        self._log_v = np.log(variances)
+        self._log_m = np.log(np.maximum(moments, np.finfo("float64").tiny))
+
+    def __call__(self, variance) -> np.ndarray:
+        """``E[f(u)^2]`` for ``u ~ N(0, variance)``."""
+        log_v = np.log(np.maximum(np.asarray(variance, "float64"), 1e-300))
+        return np.exp(np.interp(log_v, self._log_v, self._log_m))
+
+    def trajectory(
+        self, gain: float, relative_noise: float, depth: int, start: float = 1.0
+    ) -> np.ndarray:
+        """``q_1 .. q_depth`` divided by ``B^2``, from inputs with ``E[x^2] = start``."""
+        chi = gain**2 * (1.0 + relative_noise**2)
+        moments, q = [], start
+        for _ in range(depth):
+            q = float(self(chi * q))
+            moments.append(q)
+        return np.asarray(moments) / self.activation.bound**2
+
+
+def relative_noise_for(
+    activation, target_depth: int, floor: float = DEFAULT_FLOOR, gain: float | None = None
+) -> float:
+    """The rule's ``alpha``: smallest noise keeping ``q_l >= floor B^2``.
+
+    Bisection on ``alpha`` (the length map increases with it) for the
+    mean-field second moment, started from unit-variance inputs, to stay at
+    or above ``floor * B^2`` at every layer ``1..target_depth``; never below
+    `MIN_RELATIVE_NOISE`.
+
+    Args:
+        activation: The layer's odd-sigmoid activation.
+        target_depth: Number of layers the band must hold for, >= 1.
+        floor: Lower edge of the band, as a fraction of ``B^2``, in (0, 1).
+        gain: ``g``; default the critical scaling ``w``.
+
+    Returns:
+        ``alpha`` with ``sigma_z = alpha * g / sqrt(fan_in)``.
+    """
+    activation = OddSigmoidActivation.get(activation)
+    depth = validation.check_int("target_depth", target_depth)
+    floor = validation.check_in_range(
+        "floor", floor, 0.0, 1.0, low_inclusive=False, high_inclusive=False
+    )
+    gain = activation.critical_scaling if gain is None else gain
+    # A model builds one initializer per layer: solve each named case once.
+    key = (activation.name, activation.scale, depth, floor, gain)
+    if activation.name and key in _SOLVED:
+        return _SOLVED[key]
+    alpha = _solve(LengthMap(activation), depth, floor, gain)
+    if activation.name:
+        _SOLVED[key] = alpha
+    return alpha
+
+
+_SOLVED: dict[tuple, float] = {}
+
+
+def _solve(length_map: LengthMap, depth: int, floor: float, gain: float) -> float:
+    """Bisection for `relative_noise_for`."""
+
+    def holds(alpha: float) -> bool:
+        return length_map.trajectory(gain, alpha, depth).min() >= floor
+
+    low, high = MIN_RELATIVE_NOISE, _MAX_RELATIVE_NOISE
+    if holds(low):
+        return low
+    if not holds(high):
+        raise ValueError(
+            f"No relative noise up to {high:g} keeps the second moment of "
+            f"{length_map.activation!r} above {floor:g} B^2 with gain {gain:g}."
+        )
+    for _ in range(_BISECTION_STEPS):
+        middle = 0.5 * (low + high)
+        low, high = (low, middle) if holds(middle) else (middle, high)
+    return high
+
+
+@register_initializer("odd_sigmoid")
+class OddSigmoid(SeededInitializer):
+    """Signal-preserving initializer for odd-sigmoid activations.
+
+    ``W = g D + Z`` in the paper's ``(m, n)`` view (``m`` units,
+    ``n = fan_in``): ``D`` is the cyclic identity of the base construction
+    (``D[i, j] = 1`` if ``i = j (mod n)``; a contracting layer gets a
+    rectangular identity, an expanding one repeats it), and ``Z`` has
+    i.i.d. ``N(0, sigma_z^2)`` entries. For a Conv kernel ``n`` is the
+    flattened ``(*kernel_size, in)`` axis, so ``D`` picks one tap per unit.
+
+    **Closed-form parameters** (each can be overridden):
+
+    * ``g = w``, the activation's critical scaling (``1 / f'(0)`` for
+      concave members; ``1 / b`` for ``tanh(b x)``): the linearized layer is
+      then the identity on the diagonal.
+    * ``sigma_z = alpha * g / sqrt(fan_in)`` with ``alpha`` from
+      `relative_noise_for(activation, target_depth, floor)`: the smallest
+      noise that keeps the mean-field second moment of the activations at
+      or above ``floor * B^2`` up to ``target_depth`` layers (see the
+      module docstring and the theory page). ``alpha`` does not depend on
+      ``b`` or on the layer size; ``fan_out`` enters only through ``D``.
+
+    For ``tanh`` and target depth 100, ``alpha = 0.31``; for softsign it is
+    larger, because softsign contracts small signals faster
+    (``x - x|x|`` against ``x - x^3/3``).
+
+    **Output layer.** The rule is for layers followed by ``f``. A softmax
+    (or linear) output layer is not: give it ``gain=1.0``.
+
+    Args:
+        activation: The layer's activation: a name (``"tanh"``,
+            ``"softsign"``, ``"erf"``, ``"isru"`` or another Keras name of
+            the class), a callable, or an `OddSigmoidActivation`.
+        activation_scale: ``b`` in ``f(x) = h(b x)``; multiplies the scale of
+            an `OddSigmoidActivation`.
+        target_depth: Layers over which the band must hold, >= 1.
+        floor: Lower edge of the band as a fraction of ``B^2``, in (0, 1).
+        gain: Override of ``g`` (> 0).
+        noise_stddev: Override of ``sigma_z`` (>= 0), the same for every
+            shape.
+        relative_noise: Override of ``alpha`` (>= 0); excludes
+            ``noise_stddev``.
+        seed: Seeds ``Z`` like Keras' random initializers: an int or None
+            (fixed values), or a `keras.random.SeedGenerator` (new values on
+            each call).
+
+    Example:
+
+    >>> init = OddSigmoid(activation="tanh", activation_scale=2.0, seed=0)
+    >>> init.rule((16, 16)).gain
+    0.5
+    >>> layer = keras.layers.Dense(
+    ...     16, activation=init.activation, kernel_initializer=init)
+    >>> kernel = keras.initializers.get("odd_sigmoid")(shape=(784, 16))
+    """
+
+    def __init__(
+        self,
+        activation="tanh",
+        activation_scale: float = 1.0,
+        target_depth: int = 100,
+        floor: float = DEFAULT_FLOOR,
+        gain: float | None = None,
+        noise_stddev: float | None = None,
+        relative_noise: float | None = None,
+        seed=None,
+    ):
+        super().__init__(seed)
+        self.activation = OddSigmoidActivation.get(activation, activation_scale)
+        self.target_depth = validation.check_int("target_depth", target_depth)
+        self.floor = validation.check_in_range(
+            "floor", floor, 0.0, 1.0, low_inclusive=False, high_inclusive=False
+        )
+        self.gain = None if gain is None else validation.check_positive("gain", gain)
+        if noise_stddev is not None and relative_noise is not None:
+            raise ValueError(
+                "Pass at most one of `noise_stddev` and `relative_noise`. "
+                f"Received: noise_stddev={noise_stddev!r}, "
+                f"relative_noise={relative_noise!r}"
+            )
+        self.noise_stddev = _non_negative("noise_stddev", noise_stddev)
+        self.relative_noise = _non_negative("relative_noise", relative_noise)
+        # The rule is shape-free, so it is solved once, here, not per call.
+        self._alpha = (
+            relative_noise_for(self.activation, self.target_depth, self.floor, self.gain)
+            if self.noise_stddev is None and self.relative_noise is None
+            else self.relative_noise
+        )
+
+    def rule(self, shape: Sequence[int]) -> NoiseRule:
+        """The gain and noise used for a kernel shape.
+
+        Args:
+            shape: The Keras kernel shape.
+
+        Returns:
+            A `NoiseRule` with ``gain``, ``noise_stddev`` and
+            ``relative_noise``.
+        """
+        view = shapes.matrix_view(shape)
+        gain = self.activation.critical_scaling if self.gain is None else self.gain
+        root_n = math.sqrt(view.fan_in)
+        if self.noise_stddev is not None:
+            return NoiseRule(gain, self.noise_stddev, self.noise_stddev * root_n / gain)
+        return NoiseRule(gain, self._alpha * gain / root_n, self._alpha)
+
+    def __call__(self, shape: Sequence[int], dtype=None):
+        dtype = validation.float_dtype(dtype)
+        view = shapes.matrix_view(shape)
+        rule = self.rule(view.kernel_shape)
+        rows, cols = shapes.unit_indices(view)
+        # D^T[j, i] = 1 where (i - 1) mod n == j - 1: the cyclic identity.
+        identity_t = ops.cast(ops.equal(ops.mod(rows - 1, view.cols), cols - 1), dtype)
+        noise_t = keras.random.normal(
+            (view.cols, view.rows),
+            stddev=rule.noise_stddev,
+            dtype=dtype,
+            seed=self.seed_generator(),
+        )
+        return shapes.matrix_to_kernel(rule.gain * identity_t + noise_t, view, transposed=True)
+
+    def get_config(self) -> dict:
+        activation = self.activation.get_config()
+        return {
+            "activation": activation["activation"],
+            "activation_scale": activation["scale"],
+            "target_depth": self.target_depth,
+            "floor": self.floor,
+            "gain": self.gain,
+            "noise_stddev": self.noise_stddev,
+            "relative_noise": self.relative_noise,
+            **super().get_config(),
+        }
+
+
+def _non_negative(name: str, value) -> float | None:
+    return None if value is None else validation.check_in_range(name, value, low=0.0)

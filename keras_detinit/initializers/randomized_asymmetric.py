@@ -1,0 +1,72 @@
+"""Randomized asymmetric initialization (RAI) of Lu, Shin, Su and Karniadakis."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import keras
+from keras import ops
+
+from keras_detinit import shapes
+from keras_detinit import validation
+from keras_detinit.initializers.registry import register_initializer
+from keras_detinit.initializers.seeding import SeededInitializer
+
+#: Standard deviation of the symmetric entries, before fan-in scaling:
+#: ``-2 sqrt(2) / (3 sqrt(pi)) + sqrt(1 + 8 / (9 pi))`` (about 0.6007).
+RAI_STDDEV = -2.0 * math.sqrt(2.0) / (3.0 * math.sqrt(math.pi)) + math.sqrt(
+    1.0 + 8.0 / (9.0 * math.pi)
+)
+
+#: Parameters of the asymmetric distribution, Beta(2, 1) on [0, 1].
+BETA_ALPHA = 2.0
+BETA_BETA = 1.0
+
+
+@register_initializer("randomized_asymmetric")
+class RandomizedAsymmetric(SeededInitializer):
+    """Randomized asymmetric initializer (RAI) against dying ReLU.
+
+    As set up in section 4.2 of Lee et al. ("Improved weight initialization
+    for deep and narrow feedforward neural network"), after Lu et al.
+    (2019): each unit (row of ``W``, column of a Dense kernel) gets one
+    input, chosen uniformly among its ``fan_in`` inputs, whose weight is
+    drawn from the asymmetric Beta(2, 1) distribution (positive, mean 2/3);
+    all other weights are normal with standard deviation
+    ``RAI_STDDEV / sqrt(fan_in)`` (``RAI_STDDEV`` about 0.6007). The Beta
+    entry is not scaled. Lu et al. also treat the bias as one more input;
+    a Keras initializer sees the kernel only, so the asymmetric entry is
+    always a weight. For conv kernels the choice runs over the whole
+    receptive field times input channels.
+
+    Args:
+        seed: An int, a `keras.random.SeedGenerator`, or None, as for
+            Keras' random initializers.
+
+    Example:
+
+    >>> init = RandomizedAsymmetric(seed=0)
+    >>> kernel = init(shape=(784, 10))
+    >>> layer = keras.layers.Dense(
+    ...     10, activation="relu", kernel_initializer="randomized_asymmetric")
+    """
+
+    def __call__(self, shape: Sequence[int], dtype=None):
+        dtype = validation.float_dtype(dtype)
+        view = shapes.matrix_view(shape)
+        seed = self.seed_generator()
+        units = (1, view.rows)
+        chosen = keras.random.randint(units, 0, view.cols, seed=seed)
+        asymmetric = keras.random.beta(
+            units, BETA_ALPHA, BETA_BETA, dtype=dtype, seed=seed
+        )
+        symmetric = keras.random.normal(
+            (view.cols, view.rows),
+            stddev=RAI_STDDEV / math.sqrt(view.fan("fan_in")),
+            dtype=dtype,
+            seed=seed,
+        )
+        _, inputs = shapes.unit_indices(view)
+        kernel_t = ops.where(inputs - 1 == chosen, asymmetric, symmetric)
+        return shapes.matrix_to_kernel(kernel_t, view, transposed=True)

@@ -1,0 +1,91 @@
+"""ZerO initialization of Zhao, Schäfer and Anandkumar (identity and Hadamard)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import keras
+from keras import ops
+
+from keras_detinit import shapes
+from keras_detinit import validation
+from keras_detinit.initializers.registry import register_initializer
+
+
+@register_initializer("zero_hadamard")
+class ZerOHadamard(keras.initializers.Initializer):
+    """Deterministic ZerO initializer: partial identity or scaled Hadamard.
+
+    Algorithm 1 of "ZerO Initialization: Initializing Neural Networks with
+    only Zeros and Ones" (Zhao et al., 2022), for ``W`` with ``out`` rows
+    and ``in`` columns:
+
+    * ``out <= in``: the partial identity ``W[i, i] = 1``;
+    * ``out > in``: ``W = c I*_{out x p} H_p I*_{p x in}``, i.e. the top-left
+      ``out x in`` block of the Sylvester-Hadamard matrix ``H_p``
+      (``H[a, b] = (-1)^popcount(a & b)``) of order
+      ``p = 2^ceil(log2(out))``, the next power of two, times
+      ``c = 1 / sqrt(p)``.
+
+    ``c = 2^(-ceil(log2 out) / 2)`` follows the authors' released code, which
+    makes ``H_p / sqrt(p)`` orthogonal (the paper's Algorithm 1 prints
+    ``2^(-(ceil(log2 out) - 1) / 2)``, larger by ``sqrt(2)``). When ``out``
+    is a power of two the columns of ``W`` are orthonormal; otherwise the
+    dropped rows make them only nearly so.
+
+    For Conv kernels ``(*kernel_size, in, out)`` the channel matrix sits at
+    the spatial center (index ``size // 2`` on every spatial axis) and all
+    other taps are zero, as in the authors' code.
+
+    Example:
+
+    >>> kernel = ZerOHadamard()(shape=(4, 8))     # in=4 -> out=8: Hadamard
+    >>> layer = keras.layers.Dense(16, kernel_initializer="zero_hadamard")
+    """
+
+    def __call__(self, shape: Sequence[int], dtype=None):
+        dtype = validation.float_dtype(dtype)
+        view = shapes.matrix_view(shape)
+        *spatial, inputs, units = view.kernel_shape
+        channels = _channel_matrix_t(inputs, units, dtype)
+        if not spatial:
+            return channels
+        center = ops.zeros(spatial, dtype=dtype)
+        center = ops.scatter_update(
+            center, [[size // 2 for size in spatial]], ops.ones((1,), dtype=dtype)
+        )
+        return center[..., None, None] * channels
+
+    def get_config(self) -> dict:
+        return {}
+
+
+def hadamard_signs(rows: int, cols: int):
+    """Top-left ``rows x cols`` block of a Sylvester-Hadamard matrix.
+
+    Args:
+        rows: Number of rows, >= 1.
+        cols: Number of columns, >= 1.
+
+    Returns:
+        An int32 tensor with entries ``(-1)^popcount(a & b)``, 0-based.
+    """
+    a = ops.arange(rows, dtype="int32")[:, None]
+    b = ops.arange(cols, dtype="int32")[None, :]
+    common = ops.bitwise_and(a, b)
+    parity = ops.zeros_like(common)
+    for bit in range(max(rows, cols).bit_length()):
+        parity = ops.bitwise_xor(
+            parity, ops.bitwise_and(ops.right_shift(common, bit), 1)
+        )
+    return 1 - 2 * parity
+
+
+def _channel_matrix_t(inputs: int, units: int, dtype: str):
+    """``W^T`` (shape ``(in, out)``) of Algorithm 1."""
+    if units <= inputs:
+        return ops.eye(inputs, units, dtype=dtype)
+    order = 2 ** math.ceil(math.log2(units))
+    # H_p is symmetric, so W^T is H[:in, :out] / sqrt(p).
+    return ops.cast(hadamard_signs(inputs, units), dtype) / math.sqrt(order)

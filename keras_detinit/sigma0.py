@@ -1,0 +1,227 @@
+"""Search the Gaussian initialization scale sigma0 of Horii and Has.
+
+Their optimal condition is ``sigma0^2 = V``: the initialization variance
+equals the steady-state mean squared weight ``V(W) = E[||W||^2] / K``
+reached by SGD. Neither side is known before training, and the paper leaves
+"algorithms that actively search for the optimal initialization variance"
+open. `optimal_sigma0` answers with short *pilot* trainings: each pilot
+initializes the model with ``keras.initializers.RandomNormal(stddev=sigma0)``,
+trains it, and reads the ratio ``r(sigma0) = V(W, T) / sigma0^2`` at the end
+with `keras_detinit.callbacks.WeightVarianceCallback`. The paper observes
+``r > 1`` for small ``sigma0`` and ``r < 1`` for large ones; the estimate is
+the crossing ``r = 1``, found by
+
+* ``method="bisection"`` (default): pilots at both bounds must bracket the
+  crossing; then bisection in ``log sigma0``, and the estimate is the
+  log-log interpolation of ``r`` between the final bracket;
+* ``method="fixed_point"``: ``sigma0 <- sqrt(V(W, T))`` from the geometric
+  mean of the bounds, kept inside them; it converges where the map
+  ``sigma0 -> sqrt(V)`` contracts.
+
+Both stop when ``|r - 1| <= tolerance`` or after ``max_pilots`` pilots.
+Every pilot starts from ``keras.utils.set_random_seed(seed)``, so a search
+is deterministic given its seed.
+
+Example:
+
+>>> def build(initializer):
+...     model = keras_detinit.models.build_ffnn(
+...         (28, 28), [256, 128], 10, kernel_initializer=initializer)
+...     model.compile(optimizer=keras.optimizers.SGD(0.01),
+...                   loss="sparse_categorical_crossentropy")
+...     return model
+>>> result = optimal_sigma0(build, x, y, lower=0.05, upper=0.5,
+...                         epochs=5)  # doctest: +SKIP
+>>> result.sigma0, [p.ratio for p in result.trace]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable
+
+import keras
+
+from keras_detinit import validation
+from keras_detinit.callbacks.weight_variance import WeightVarianceCallback
+
+METHODS = ("bisection", "fixed_point")
+_V = "wvar_overall/v"
+
+
+@dataclasses.dataclass(frozen=True)
+class Pilot:
+    """One pilot training.
+
+    Attributes:
+        sigma0: The initialization's standard deviation.
+        v: ``V(W, T)``, the mean squared kernel weight after training.
+        ratio: ``v / sigma0^2``.
+        loss: The last epoch's training loss.
+    """
+
+    sigma0: float
+    v: float
+    ratio: float
+    loss: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Sigma0Search:
+    """The result of `optimal_sigma0`.
+
+    Attributes:
+        sigma0: The estimate of the ``sigma0`` with ``V / sigma0^2 = 1``.
+        method: ``"bisection"`` or ``"fixed_point"``.
+        converged: Whether a pilot met the tolerance (bisection: or the
+            bracket became narrower than it).
+        bracketed: Whether the pilots found ``r > 1`` below and ``r < 1``
+            above the estimate. If not, ``sigma0`` is the pilot with the
+            ratio closest to 1, at a bound.
+        trace: Every pilot, in the order run.
+    """
+
+    sigma0: float
+    method: str
+    converged: bool
+    bracketed: bool
+    trace: tuple[Pilot, ...]
+
+
+def run_pilot(
+    build_model: Callable[[keras.initializers.Initializer], keras.Model],
+    x,
+    y,
+    sigma0: float,
+    epochs: int,
+    batch_size: int = 100,
+    seed: int = 0,
+) -> Pilot:
+    """Train one pilot from ``N(0, sigma0^2)`` and measure ``V / sigma0^2``.
+
+    Args:
+        build_model: Takes a kernel initializer, returns a compiled model
+            (use plain SGD to match the paper).
+        x: Training inputs.
+        y: Training labels.
+        sigma0: The initialization's standard deviation, > 0.
+        epochs: Epochs of the pilot, >= 1.
+        batch_size: Batch size, >= 1.
+        seed: Global seed set before building and training.
+
+    Returns:
+        The `Pilot`.
+    """
+    sigma0 = validation.check_positive("sigma0", sigma0)
+    keras.utils.set_random_seed(seed)
+    # A seed generator gives every layer its own draw, reproducibly.
+    initializer = keras.initializers.RandomNormal(
+        stddev=sigma0, seed=keras.random.SeedGenerator(seed)
+    )
+    model = build_model(initializer)
+    watch = WeightVarianceCallback(sigma0=sigma0, log_layers=False, log_initial=False)
+    history = model.fit(
+        x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[watch]
+    )
+    v = watch.history[_V][-1]
+    return Pilot(sigma0, v, v / sigma0**2, float(history.history["loss"][-1]))
+
+
+def optimal_sigma0(
+    build_model: Callable[[keras.initializers.Initializer], keras.Model],
+    x,
+    y,
+    lower: float = 0.01,
+    upper: float = 1.0,
+    epochs: int = 1,
+    batch_size: int = 100,
+    method: str = "bisection",
+    max_pilots: int = 8,
+    tolerance: float = 0.001,
+    seed: int = 0,
+    verbose: bool = False,
+) -> Sigma0Search:
+    """Search the ``sigma0`` whose pilot training ends at ``V = sigma0^2``.
+
+    Args:
+        build_model: Takes a kernel initializer, returns a compiled model.
+        x: Training inputs of the pilots.
+        y: Training labels of the pilots.
+        lower: Smallest ``sigma0`` searched, > 0.
+        upper: Largest ``sigma0`` searched, > ``lower``.
+        epochs: Epochs per pilot, >= 1.
+        batch_size: Batch size of the pilots.
+        method: ``"bisection"`` or ``"fixed_point"`` (module docstring).
+        max_pilots: Most pilot trainings, >= 2 for bisection.
+        tolerance: Stop when ``|V / sigma0^2 - 1| <= tolerance``, > 0.
+        seed: Seed of every pilot.
+        verbose: Print one line per pilot.
+
+    Returns:
+        A `Sigma0Search` with the estimate and the trace.
+
+    Raises:
+        ValueError: For a non-positive bound, ``lower >= upper``, or another
+            invalid argument.
+    """
+    lower = validation.check_positive("lower", lower)
+    upper = validation.check_positive("upper", upper)
+    if lower >= upper:
+        raise ValueError(
+            f"`lower` must be below `upper`. Received: lower={lower}, upper={upper}"
+        )
+    method = validation.check_choice("method", method, METHODS)
+    max_pilots = validation.check_int("max_pilots", max_pilots, low=2 if method == "bisection" else 1)
+    tolerance = validation.check_positive("tolerance", tolerance)
+    validation.check_int("epochs", epochs)
+    trace: list[Pilot] = []
+
+    def pilot(sigma0: float) -> Pilot:
+        result = run_pilot(build_model, x, y, sigma0, epochs, batch_size, seed)
+        trace.append(result)
+        if verbose:
+            print(f"pilot {len(trace)}: sigma0={sigma0:.4g} V={result.v:.4g} "
+                  f"V/sigma0^2={result.ratio:.4g} loss={result.loss:.4g}", flush=True)
+        return result
+
+    search = _bisection if method == "bisection" else _fixed_point
+    sigma0, converged, bracketed = search(pilot, lower, upper, max_pilots, tolerance)
+    return Sigma0Search(sigma0, method, converged, bracketed, tuple(trace))
+
+
+def _met(result: Pilot, tolerance: float) -> bool:
+    return abs(result.ratio - 1.0) <= tolerance
+
+
+def _bisection(pilot, lower, upper, max_pilots, tolerance):
+    low, high = pilot(lower), pilot(upper)
+    for result in (low, high):
+        if _met(result, tolerance):
+            return result.sigma0, True, True
+    if not (low.ratio > 1.0 > high.ratio):
+        closest = min((low, high), key=lambda p: abs(math.log(p.ratio)))
+        return closest.sigma0, False, False
+    for _ in range(max_pilots - 2):
+        middle = pilot(math.sqrt(low.sigma0 * high.sigma0))
+        if _met(middle, tolerance):
+            return middle.sigma0, True, True
+        low, high = (middle, high) if middle.ratio > 1.0 else (low, middle)
+        if high.sigma0 / low.sigma0 - 1.0 <= tolerance:
+            break
+    # log r is close to linear in log sigma0 within a narrow bracket.
+    slope = math.log(high.ratio / low.ratio) / math.log(high.sigma0 / low.sigma0)
+    estimate = low.sigma0 * math.exp(-math.log(low.ratio) / slope)
+    return estimate, high.sigma0 / low.sigma0 - 1.0 <= tolerance, True
+
+
+def _fixed_point(pilot, lower, upper, max_pilots, tolerance):
+    sigma0 = math.sqrt(lower * upper)
+    below = above = False
+    for _ in range(max_pilots):
+        result = pilot(sigma0)
+        below, above = below or result.ratio > 1.0, above or result.ratio < 1.0
+        if _met(result, tolerance):
+            return sigma0, True, True
+        sigma0 = min(max(math.sqrt(result.v), lower), upper)
+    return sigma0, False, below and above
