@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from keras_detinit import datasets
+from keras_detinit import models
 
 from _results import Report, add_common_arguments, bar_chart, markdown_table
 from odd_sigmoid_scale_robustness import build_model, parse_activation
@@ -36,8 +37,7 @@ INITIALIZERS = ("odd_sigmoid", "glorot_normal", "he_normal", "orthogonal")
 def run(name, data, activation, args) -> float:
     """Train one model, return its test accuracy."""
     model = build_model(name, activation, args.depth, args.width)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    models.compile_classifier(model, args.learning_rate)
     model.fit(*data.train, batch_size=args.batch_size, epochs=args.epochs, verbose=0)
     return float(model.evaluate(*data.test, batch_size=1000, verbose=0)[1])
 

@@ -26,6 +26,7 @@ import keras
 
 import keras_detinit  # noqa: F401  (registers the string names)
 from keras_detinit import datasets
+from keras_detinit import models
 from keras_detinit.activations import OddSigmoidActivation
 from keras_detinit.initializers import OddSigmoid
 
@@ -93,11 +94,7 @@ def main(argv=None) -> Report:
         for name in args.initializers:
             keras.utils.set_random_seed(args.seed)
             model = build_model(name, activation, args.depth, args.width)
-            model.compile(
-                optimizer=keras.optimizers.Adam(args.learning_rate),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-            )
+            models.compile_classifier(model, args.learning_rate)
             start = time.perf_counter()
             history = model.fit(
                 *data.train, batch_size=args.batch_size, epochs=args.epochs,
