@@ -16,6 +16,9 @@ import time
 
 import keras
 
+from keras_detinit.reproduce.figures import pyplot  # noqa: F401  (re-exported)
+from keras_detinit.reproduce.tables import markdown_table  # noqa: F401  (re-exported)
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 #: The shared data folder next to the repository.
 DEFAULT_DATA_DIR = str(ROOT.parent / "shared" / "data")
@@ -84,24 +87,6 @@ class Report:
 
     def figure_path(self, suffix: str) -> pathlib.Path:
         return self.out / f"{self.stem}_{suffix}.png"
-
-
-def markdown_table(header, rows) -> str:
-    """A GitHub markdown table from a header and rows of cells."""
-    lines = ["| " + " | ".join(map(str, header)) + " |"]
-    lines.append("|" + "---|" * len(header))
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def pyplot():
-    """matplotlib's pyplot on the Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def bar_chart(path, groups, ticks, series, values, ylabel, errors=None, target=None) -> None:

@@ -6,11 +6,16 @@ Example:
     keras-detinit info
     keras-detinit tune --data-dir ../shared/data --samples-per-class 10 \\
         --trials 6 --epochs 3
+    keras-detinit reproduce table1 --profile quick --data-dir ../shared/data
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shlex
+import subprocess
 import sys
 from typing import Sequence
 
@@ -18,7 +23,9 @@ from typing import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``keras-detinit`` console script."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -63,7 +70,56 @@ def _parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="backend, versions, initializer names")
     info.set_defaults(handler=_run_info)
     _add_tune_parser(commands)
+    _add_reproduce_parser(commands)
     return parser
+
+
+def _add_reproduce_parser(commands) -> None:
+    from keras_detinit.reproduce.experiment import PROFILES
+    from keras_detinit.reproduce.registry import EXPERIMENTS
+
+    listing = "; ".join(f"{name}: {entry[2]}" for name, entry in EXPERIMENTS.items())
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="reproduce a paper's table or figure (CSV, markdown, PNG)",
+        description="Run one of the papers' experiments: every configuration "
+        "once per seed, one CSV row each as it finishes (resumable), then "
+        "report.md with mean +- std beside the paper's values, figures/*.png "
+        "and command.txt in --out. Experiments: " + listing + ".",
+    )
+    reproduce.add_argument("experiment", choices=sorted(EXPERIMENTS))
+    reproduce.add_argument(
+        "--profile", default="quick", choices=PROFILES,
+        help="quick: reduced for a 2-core CPU (reductions are printed); "
+        "paper: the paper's full protocol, meant for a GPU (default: quick)",
+    )
+    reproduce.add_argument(
+        "--backend", choices=["tensorflow", "jax", "torch"],
+        help="Keras backend (default: KERAS_BACKEND, else Keras' default)",
+    )
+    reproduce.add_argument(
+        "--data-dir",
+        help="directory with the IDX files (else $KERAS_DETINIT_DATA_DIR, "
+        "then Keras' cache, then Keras' download)",
+    )
+    reproduce.add_argument("--out", help="output directory "
+                           "(default: keras_detinit_results/EXPERIMENT-PROFILE)")
+    reproduce.add_argument("--seeds", type=int, help="number of seeds 0..N-1 "
+                           "(default: the profile's, printed at the start)")
+    existing = reproduce.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true",
+                          help="continue the results already in --out")
+    existing.add_argument("--overwrite", action="store_true",
+                          help="discard the results already in --out")
+    reproduce.add_argument(
+        "--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+        help="replace a profile setting; VALUE is JSON, e.g. --set epochs=2 "
+        "--set datasets='[\"mnist\"]' (report.md lists the settings)",
+    )
+    reproduce.add_argument("--no-download", dest="download", action="store_false",
+                           help="never download a dataset")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress lines")
+    reproduce.set_defaults(handler=_run_reproduce)
 
 
 def _add_tune_parser(commands) -> None:
@@ -189,6 +245,51 @@ def _tune(args: argparse.Namespace):
         plot=args.plot,
         verbose=args.verbose,
     )
+
+
+def _run_reproduce(args: argparse.Namespace) -> int:
+    import keras
+
+    if args.backend and args.backend != keras.backend.backend():
+        # The backend is fixed when Keras is imported: run again under it.
+        env = dict(os.environ, KERAS_BACKEND=args.backend)
+        return subprocess.call([sys.executable, "-m", "keras_detinit.cli", *args.argv], env=env)
+    from keras_detinit.reproduce import runner
+
+    # Recorded as the command that regenerates the folder from scratch.
+    words = [word for word in args.argv if word not in ("--resume", "--overwrite", "--quiet")]
+    command = "keras-detinit " + shlex.join(words)
+    if not args.backend:
+        command = f"KERAS_BACKEND={keras.backend.backend()} {command}"
+    outcome = runner.reproduce(
+        args.experiment,
+        profile=args.profile,
+        out=args.out,
+        data_dir=args.data_dir,
+        seeds=args.seeds,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        overrides=_overrides(args.overrides),
+        command=command,
+        download=args.download,
+        show_progress=not args.quiet,
+    )
+    print(f"{outcome.measured} runs measured; {len(outcome.results)} rows in "
+          f"{outcome.out / runner.RESULTS_FILE}; report: {outcome.report}")
+    return 0
+
+
+def _overrides(pairs: list[str]) -> dict:
+    overrides = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {pair!r}.")
+        try:
+            overrides[key] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[key] = text  # a bare word, e.g. --set dataset=mnist
+    return overrides
 
 
 def _ranges(triples) -> dict[str, tuple[float, float]]:

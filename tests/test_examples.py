@@ -18,7 +18,6 @@ import pytest
 from keras_detinit import Sinusoidal
 from keras_detinit.initializers import ALIASES
 
-from idx_files import write_dataset
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -26,15 +25,6 @@ DOCS = ROOT / "docs"
 FIGURE_SCRIPT = DOCS / "scripts" / "make_figures.py"
 COMPARISON = "glorot_uniform"
 ACCURACY = r"\d\.\d{4}"
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """Both datasets, 200 training and 20 test images each, under <tmp>/data."""
-    root = tmp_path_factory.mktemp("examples") / "data"
-    write_dataset(root / "mnist", n_train=200, n_test=20)
-    write_dataset(root / "fashion-mnist", n_train=200, n_test=20)
-    return root
 
 
 def run_example(name, data_dir, *args):
@@ -102,21 +92,6 @@ def test_skewness_callback_example(data_dir, tmp_path):
         assert re.search(rf"^{name}: mean skewed fraction .* per epoch( \d\.\d{{3}}){{3}}$", stdout, re.M)
         assert (out / f"{name}.csv").read_text().count("\n") == 3
     assert (out / "skewness_per_epoch.png").stat().st_size > 0
-
-
-def test_skewness_table(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "skewness_table.py"), "--out", str(tmp_path),
-         "--input-dim", "32", "--widths", "32", "32", "16", "--samples", "256",
-         "--lsuv-samples", "64", "--seeds", "0"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    table = (tmp_path / "skewness_table.md").read_text()
-    for name in ("Glorot", "He", "Orthogonal", "LSUV", "Sinusoidal"):
-        assert name in table
-    assert (tmp_path / "skewness_table.csv").exists()
-    assert (tmp_path / "figures" / "skewness_s_histogram.png").stat().st_size > 0
 
 
 def test_every_example_runs_in_some_test():

@@ -1,4 +1,4 @@
-"""The odd-sigmoid and sigma0 experiment scripts, with tiny settings.
+"""The odd-sigmoid experiment scripts, with tiny settings.
 
 Each runs as a subprocess on tiny IDX files written here, with the backend
 of the test run, and must write its CSV, markdown report and figures.
@@ -8,10 +8,9 @@ import csv
 
 import pytest
 
-pytestmark = pytest.mark.slow  # four subprocesses, each importing every backend
+pytestmark = pytest.mark.slow  # three subprocesses, each importing every backend
 
-# The tiny MNIST / Fashion-MNIST folder and the subprocess runner.
-from test_examples import data_dir  # noqa: F401  (fixture)
+# The subprocess runner; the tiny data folder is conftest.py's data_dir.
 from test_examples import run_example
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -69,15 +68,3 @@ def test_data_efficiency(data_dir, tmp_path):
     assert "fashion_mnist 20 samples seed 0 odd_sigmoid: test accuracy" in stdout
     assert len(rows(tmp_path / "data_efficiency.csv")) == 2
     check_report(tmp_path, "data_efficiency", ["accuracy"])
-
-
-def test_sigma0_sweep(data_dir, tmp_path):
-    stdout = run_script(
-        "sigma0_sweep", data_dir, tmp_path, "--epochs", "1", "--sigma0", "0.05", "0.5",
-        "--hidden", "8", "--max-pilots", "2", "--datasets", "mnist")
-    assert "mnist sigma0=he_normal:" in stdout and "optimal_sigma0 estimate" in stdout
-    table = rows(tmp_path / "sigma0_sweep.csv")
-    assert {r["init"] for r in table} == {"0.05", "0.5", "he_normal"}
-    assert [r["epoch"] for r in table if r["init"] == "0.5"] == ["0", "1"]
-    report = check_report(tmp_path, "sigma0_sweep", ["variance", "loss_vs_v", "ratio", "accuracy"])
-    assert "Grid argmin of the final training loss" in report

@@ -22,7 +22,7 @@ from keras_detinit.tuning.schemes import Scheme
 from keras_detinit.tuning.schemes import get_scheme
 from keras_detinit.tuning.schemes import register_scheme
 from keras_detinit.tuning.search import TuningResult
-from keras_detinit.tuning.search import describe_device
+from keras_detinit.devices import describe_device
 from keras_detinit.tuning.search import distributed_role
 from keras_detinit.tuning.search import tune
 from keras_detinit.tuning.search_space import DEFAULT_SCHEMES

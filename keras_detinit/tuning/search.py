@@ -32,6 +32,7 @@ import keras_tuner
 
 from keras_detinit import datasets
 from keras_detinit import validation
+from keras_detinit.devices import describe_device
 from keras_detinit.tuning import plots
 from keras_detinit.tuning import results as results_lib
 from keras_detinit.tuning.results import TrialRecord
@@ -293,16 +294,3 @@ def distributed_role() -> str:
         return "single"
     return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
 
-
-def compute_devices() -> list[str]:
-    """The devices the Keras backend computes on, e.g. ``["gpu:0"]``."""
-    try:
-        return [str(device) for device in keras.distribution.list_devices()]
-    except AttributeError:
-        # No distribution API on this backend (PyTorch): ask a tensor.
-        return [str(keras.ops.zeros(()).device)]
-
-
-def describe_device() -> str:
-    """E.g. ``"backend jax on gpu:0"``."""
-    return f"backend {keras.config.backend()} on {', '.join(compute_devices())}"

@@ -1,0 +1,1 @@
+"""The experiments of ``keras-detinit reproduce``, one module each."""

@@ -1,0 +1,122 @@
+"""What the deep-narrow paper's experiments share: networks, runs, labels.
+
+Every experiment of that paper trains a ReLU (or other) FFNN with Adam
+(1e-3), batch 100 and 15% validation (`keras_detinit.reproduce.training`),
+and reports validation accuracy. This module builds the hidden widths,
+the initializers (the odd-sigmoid one needs its activation and depth),
+trains one configuration and returns the CSV columns, and writes the
+convergence table every experiment carries.
+
+Example:
+
+>>> alternating_widths(4)
+[10, 6, 10, 6]
+>>> label("epsilon_orthogonal")
+'Proposed (ε-orth.)'
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from keras_detinit.initializers import OddSigmoid
+from keras_detinit.reproduce import tables
+from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
+from keras_detinit.reproduce.results import Results
+from keras_detinit.reproduce.results import format_curve
+from keras_detinit.reproduce.training import convergence_metrics
+from keras_detinit.reproduce.training import train_classifier
+
+#: The paper these experiments reproduce.
+PAPER = ('Lee et al., "Improved weight initialization for deep and narrow feedforward '
+         'neural network"')
+#: Labels of the papers' columns and of the extra ones.
+LABELS = {
+    "epsilon_orthogonal": "Proposed (ε-orth.)",
+    "orthogonal": "Orthogonal",
+    "glorot_uniform": "Xavier",
+    "he_normal": "He",
+    "zero_hadamard": "ZerO",
+    "identity": "Identity",
+    "randomized_asymmetric": "RAI",
+    "gaussian_submatrix": "GSM",
+    "sinusoidal": "Sinusoidal",
+    "odd_sigmoid": "OddSigmoid",
+}
+#: Dataset labels as the paper writes them.
+DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "FMNIST"}
+#: The measured columns of one training.
+TRAINING_COLUMNS = ("acc_epoch1", "acc_epoch10", "acc_max", "auc", "final_loss",
+                    "val_accuracy_curve")
+#: The paper's initializers (all eight baselines' columns).
+BASELINES = list(PAPER_INITIALIZERS)
+
+
+def label(initializer: str) -> str:
+    """The column label of an initializer name."""
+    return LABELS.get(initializer, initializer)
+
+
+def alternating_widths(depth: int, widths: Sequence[int] = (10, 6)) -> list[int]:
+    """``depth`` hidden widths cycling through ``widths`` (10, 6, 10, ...)."""
+    return [widths[index % len(widths)] for index in range(depth)]
+
+
+def make_initializer(name: str, activation: str, depth: int):
+    """The kernel initializer for a run; OddSigmoid is told the network.
+
+    OddSigmoid's gain and noise depend on the activation and on the depth
+    the signal must survive, so it is built here, not from its string name.
+    """
+    if name == "odd_sigmoid":
+        return OddSigmoid(activation=activation, target_depth=max(depth, 1))
+    return name
+
+
+def train_configuration(context, dataset: str, samples_per_class: int,
+                        hidden_units: Sequence[int], activation: str, initializer: str,
+                        epochs: int, seed: int, checkpoints: Sequence[int] = (1, 10)) -> dict:
+    """Train one configuration and return its CSV columns.
+
+    Returns:
+        The `TRAINING_COLUMNS` (plus ``acc_epoch<k>`` per checkpoint).
+    """
+    data = context.dataset(dataset, samples_per_class, seed)
+    history = train_classifier(
+        data, hidden_units, activation,
+        make_initializer(initializer, activation, len(hidden_units)), epochs, seed,
+    )
+    measured = convergence_metrics(history["val_accuracy"], checkpoints)
+    measured["final_loss"] = float(history["loss"][-1])
+    measured["val_accuracy_curve"] = format_curve(history["val_accuracy"])
+    return measured
+
+
+def final_accuracy(results: Results, **criteria) -> tuple[float, float]:
+    """Mean and std over the selected runs of the last epoch's accuracy."""
+    finals = [curve[-1] for curve in results.curves("val_accuracy_curve", **criteria)
+              if curve.size]
+    if not finals:
+        return float("nan"), float("nan")
+    # One run has no spread to show (as `Results.mean_std`).
+    return float(np.mean(finals)), float(np.std(finals)) if len(finals) > 1 else float("nan")
+
+
+def convergence_table(results: Results, initializers: Sequence[str], **criteria) -> str:
+    """Mean convergence metrics per initializer over the selected runs.
+
+    Means are over configurations and seeds alike: a summary of speed, not
+    a cell to compare with one of the paper's.
+
+    The Sinusoidal paper's measures: accuracy after epoch 1 and 10, the
+    maximum, and the normalized area under the validation curve.
+    """
+    rows = []
+    for name in initializers:
+        cells = [tables.percent(results.mean_std(column, init=name, **criteria)[0])
+                 for column in ("acc_epoch1", "acc_epoch10", "acc_max", "auc")]
+        rows.append([label(name), *cells])
+    header = ["Initializer", "acc. epoch 1 %", "acc. epoch 10 %", "max acc. %", "AUC %"]
+    return tables.markdown_table(header, rows)

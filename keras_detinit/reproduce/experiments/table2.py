@@ -1,0 +1,155 @@
+"""Table 2 of the deep-narrow paper: activations at depth 120.
+
+FFNNs of 120 hidden layers alternating 10 and 6 units, with tanh, sigmoid,
+SELU, GELU or ReLU (Keras defaults, as the paper's TensorFlow defaults),
+trained 10 epochs on MNIST and Fashion-MNIST. The paper's eight
+initializers, plus this package's OddSigmoid as an extra column where the
+activation is in its class (tanh here; the others are not odd and bounded).
+
+Example:
+
+>>> experiment = Table2()
+>>> configs = experiment.configurations(experiment.settings("quick"))
+>>> len(configs)  # 2 datasets x (5 activations x 8 + tanh's OddSigmoid)
+82
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+from typing import Mapping
+
+import numpy as np
+
+from keras_detinit.activations import OddSigmoidActivation
+from keras_detinit.reproduce import figures as figures_lib
+from keras_detinit.reproduce import tables
+from keras_detinit.reproduce.experiment import Experiment
+from keras_detinit.reproduce.experiment import Profile
+from keras_detinit.reproduce.experiment import grid
+from keras_detinit.reproduce.experiments import ffnn
+from keras_detinit.reproduce.paper_values import TABLE2_DATASETS
+from keras_detinit.reproduce.paper_values import table2_value
+from keras_detinit.reproduce.results import Results
+
+#: Final validation accuracy above which a network counts as training:
+#: chance is 10% on both datasets.
+TRAINS = 0.2
+
+_COMMON = {
+    "datasets": list(TABLE2_DATASETS),
+    "activations": ["tanh", "sigmoid", "selu", "gelu", "relu"],
+    "initializers": [*ffnn.BASELINES, "odd_sigmoid"],
+    "depth": 120,
+}
+
+
+class Table2(Experiment):
+    """Validation accuracy by activation at depth 120 (Lee et al., Table 2)."""
+
+    name = "table2"
+    title = "Deep-narrow paper, Table 2: activations in a 120-layer 10/6 FFNN"
+    source = f"{ffnn.PAPER}, Table 2 (Sec. 4.6)."
+    columns = ffnn.TRAINING_COLUMNS
+    profiles = {
+        "paper": Profile(seeds=10, settings={**_COMMON, "epochs": 10}),
+        "quick": Profile(
+            seeds=1, settings={**_COMMON, "epochs": 3},
+            reductions="one seed instead of ten and 3 epochs instead of 10: the "
+            "table's cells are the accuracy after epoch 3.",
+        ),
+    }
+
+    def configurations(self, settings: Mapping[str, Any]) -> list[dict]:
+        return [
+            config for config in grid(dataset=settings["datasets"],
+                                      activation=settings["activations"],
+                                      init=settings["initializers"])
+            if config["init"] != "odd_sigmoid" or _is_odd_sigmoid(config["activation"])
+        ]
+
+    def measure(self, config, seed, settings, context) -> dict:
+        hidden = ffnn.alternating_widths(settings["depth"])
+        return ffnn.train_configuration(
+            context, config["dataset"], 0, hidden, config["activation"], config["init"],
+            settings["epochs"], seed,
+        )
+
+    def report(self, results: Results, settings, figures: pathlib.Path) -> str:
+        inits = settings["initializers"]
+        epochs = settings["epochs"]
+        header = ["Activation"] + [f"{ffnn.label(init)} {ffnn.DATASET_LABELS.get(d, d)}"
+                                   for init in inits for d in settings["datasets"]]
+        rows = []
+        for activation in settings["activations"]:
+            cells = [
+                _cell(results, activation, dataset, init)
+                for init in inits for dataset in settings["datasets"]
+            ]
+            rows.append([activation, *cells])
+        figure = figures / "table2_accuracy.png"
+        _heatmaps(results, settings, figure)
+        return "\n\n".join([
+            f"Cells: our validation accuracy in % after epoch {epochs} (mean ± std over "
+            "seeds), the paper's after epoch 10 in parentheses. n/a: OddSigmoid needs an "
+            "odd, bounded activation. A network that does not learn sits near 10%.",
+            "## Validation accuracy",
+            tables.markdown_table(header, rows),
+            "## Which initializers train (> 20%)",
+            _trainable(results, settings),
+            "## Convergence",
+            ffnn.convergence_table(results, inits),
+            f"![Table 2 heatmaps](figures/{figure.name})",
+        ])
+
+
+def _is_odd_sigmoid(activation: str) -> bool:
+    try:
+        OddSigmoidActivation.get(activation)
+    except ValueError:
+        return False
+    return True
+
+
+def _cell(results: Results, activation: str, dataset: str, init: str) -> str:
+    if init == "odd_sigmoid" and not _is_odd_sigmoid(activation):
+        return "n/a"
+    return tables.percent_cell(
+        ffnn.final_accuracy(results, activation=activation, dataset=dataset, init=init),
+        table2_value(activation, dataset, init),
+    )
+
+
+def _trainable(results: Results, settings) -> str:
+    """Per activation and dataset: which initializers end above 20%, ours and paper's."""
+    rows = []
+    for activation in settings["activations"]:
+        for dataset in settings["datasets"]:
+            ours = [ffnn.label(init) for init in settings["initializers"]
+                    if ffnn.final_accuracy(results, activation=activation, dataset=dataset,
+                                           init=init)[0] > TRAINS]
+            paper = [ffnn.label(init) for init in settings["initializers"]
+                     if (table2_value(activation, dataset, init) or 0) > 100 * TRAINS]
+            rows.append([activation, ffnn.DATASET_LABELS.get(dataset, dataset),
+                         ", ".join(ours) or "none", ", ".join(paper) or "none"])
+    return tables.markdown_table(["Activation", "Dataset", "ours", "paper"], rows)
+
+
+def _heatmaps(results: Results, settings, path: pathlib.Path) -> None:
+    plt = figures_lib.pyplot()
+    datasets = settings["datasets"]
+    figure, axes = plt.subplots(1, len(datasets), squeeze=False,
+                                figsize=(1.5 + 0.9 * len(settings["initializers"]) * len(datasets),
+                                         0.8 + 0.6 * len(settings["activations"])))
+    for axis, dataset in zip(axes[0], datasets):
+        values = np.array([[ffnn.final_accuracy(results, activation=activation,
+                                                dataset=dataset, init=init)[0]
+                            for init in settings["initializers"]]
+                           for activation in settings["activations"]])
+        figures_lib.heatmap(None, values, settings["activations"],
+                            [ffnn.label(init) for init in settings["initializers"]],
+                            "initializer", "activation",
+                            f"{ffnn.DATASET_LABELS.get(dataset, dataset)}: validation "
+                            f"accuracy (%) after epoch {settings['epochs']}", axes=axis)
+    figures_lib.save(figure, path)

@@ -1,0 +1,345 @@
+"""Run an experiment: every (configuration, seed), to CSV, resumable.
+
+Files written under the output folder:
+
+* ``results.csv``: one row per (configuration, seed), appended as each run
+  finishes, so an interrupted run loses at most the run in progress;
+* ``settings.json``: experiment, profile, settings and backend, checked on
+  ``resume`` so rows of different protocols never mix;
+* ``report.md``: the experiment's tables (mean ± std beside the paper's
+  values), its figures under ``figures/``, the command and the machine;
+* ``command.txt``: the exact command that regenerates the folder.
+
+Example:
+
+>>> outcome = reproduce("table1", profile="quick",
+...                     data_dir="../shared/data")  # doctest: +SKIP
+>>> outcome.report  # doctest: +SKIP
+PosixPath('keras_detinit_results/table1-quick/report.md')
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import platform
+import shlex
+import sys
+import time
+from typing import Any
+from typing import Mapping
+
+import keras
+
+from keras_detinit import datasets
+from keras_detinit import validation
+from keras_detinit.devices import describe_device
+from keras_detinit.reproduce import progress as progress_lib
+from keras_detinit.reproduce.experiment import Experiment
+from keras_detinit.reproduce.results import Results
+
+RESULTS_FILE = "results.csv"
+SETTINGS_FILE = "settings.json"
+REPORT_FILE = "report.md"
+COMMAND_FILE = "command.txt"
+FIGURES_DIR = "figures"
+#: Datasets kept in memory at once (full MNIST is about 190 MB as float32).
+CACHED_DATASETS = 2
+#: Share of the training set held out for validation, as in the papers.
+VALIDATION_FRACTION = 0.15
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a `reproduce` call produced.
+
+    Attributes:
+        out: The output folder.
+        results: All rows, resumed ones included.
+        measured: Number of runs measured by this call.
+        report: Path of ``report.md``.
+    """
+
+    out: pathlib.Path
+    results: Results
+    measured: int
+    report: pathlib.Path
+
+
+class RunContext:
+    """Loads datasets for `Experiment.measure`, keeping the latest few.
+
+    Args:
+        data_dir: Folder with the IDX files, or ``None`` for the search of
+            `keras_detinit.datasets.load_dataset`.
+        download: Whether Keras may download a dataset found nowhere.
+    """
+
+    def __init__(self, data_dir: str | None = None, download: bool = True):
+        self.data_dir = data_dir
+        self.download = download
+        self._cache: collections.OrderedDict = collections.OrderedDict()
+
+    def dataset(self, name: str, samples_per_class: int = 0, seed: int = 0) -> datasets.Dataset:
+        """``name`` split as in the papers: 15% validation, then ``k`` per class.
+
+        Args:
+            name: ``"mnist"`` or ``"fashion_mnist"``.
+            samples_per_class: Training images per class; 0 keeps the whole
+                training part.
+            seed: Seed of the split and the sampling.
+        """
+        key = (name, samples_per_class, seed)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        data = datasets.load_dataset(
+            name, data_dir=self.data_dir, samples_per_class=samples_per_class or None,
+            validation_fraction=VALIDATION_FRACTION, seed=seed, download=self.download,
+        )
+        self._cache[key] = data
+        while len(self._cache) > CACHED_DATASETS:
+            self._cache.popitem(last=False)
+        return data
+
+
+def reproduce(
+    experiment: str | Experiment,
+    profile: str = "quick",
+    out: str | os.PathLike | None = None,
+    data_dir: str | None = None,
+    seeds: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    command: str | None = None,
+    download: bool = True,
+    show_progress: bool = True,
+) -> Outcome:
+    """Measure every (configuration, seed) of an experiment and report.
+
+    Args:
+        experiment: A name of `keras_detinit.reproduce.EXPERIMENTS` or an
+            `Experiment`.
+        profile: ``"quick"`` (reduced, for a CPU) or ``"paper"``.
+        out: Output folder; default ``keras_detinit_results/NAME-PROFILE``.
+        data_dir: Folder with the MNIST / Fashion-MNIST IDX files.
+        seeds: Number of seeds ``0 .. seeds - 1``; default: the profile's.
+        resume: Continue the rows already in ``out`` (same settings).
+        overwrite: Delete earlier results in ``out`` first.
+        overrides: Settings replacing the profile's, e.g. ``{"epochs": 1}``.
+        command: The command line to record; default: an equivalent one.
+        download: Whether Keras may download a missing dataset.
+        show_progress: Print a progress line with an ETA per finished run.
+
+    Returns:
+        An `Outcome`.
+
+    Raises:
+        ValueError: For an unknown experiment, profile or setting, a bad
+            seed count, ``resume`` with ``overwrite``, existing results
+            without either, or ``resume`` with different settings.
+    """
+    from keras_detinit.reproduce import registry
+
+    experiment = registry.get_experiment(experiment)
+    settings = experiment.settings(profile, overrides)
+    seeds = experiment.profiles[profile].seeds if seeds is None else seeds
+    seeds = validation.check_int("seeds", seeds, low=1)
+    if resume and overwrite:
+        raise ValueError("Pass at most one of `resume` and `overwrite`.")
+    out = pathlib.Path(out or f"keras_detinit_results/{experiment.name}-{profile}")
+    record = {"experiment": experiment.name, "profile": profile, "settings": settings,
+              "backend": keras.backend.backend()}
+    _prepare_folder(out, record, resume, overwrite)
+    command = command or default_command(experiment.name, profile, out, data_dir, seeds,
+                                         overrides)
+    (out / COMMAND_FILE).write_text(command + "\n")
+
+    configurations = experiment.configurations(settings)
+    store = ResultStore(out / RESULTS_FILE, _config_columns(configurations),
+                        experiment.columns)
+    done = store.done_keys()
+    pending = [(config, seed) for seed in range(seeds) for config in configurations
+               if store.key(config, seed) not in done]
+    _announce(experiment, profile, settings, seeds, len(pending), len(done), out,
+              show_progress)
+    bar = progress_lib.ProgressBar(
+        sum(experiment.cost(config, settings) for config, _ in pending), len(pending),
+        stream=sys.stderr if show_progress else None,
+    )
+    context = RunContext(data_dir, download)
+    start = time.perf_counter()
+    for config, seed in pending:
+        run_start = time.perf_counter()
+        measured = experiment.measure(config, seed, settings, context)
+        seconds = time.perf_counter() - run_start
+        store.append({**config, "seed": seed, **measured,
+                      "backend": keras.backend.backend(), "seconds": round(seconds, 2)})
+        bar.advance(experiment.cost(config, settings),
+                    f"{describe_config(config)} seed={seed} ({seconds:.1f}s)")
+    results = Results(store.read())
+    report = write_report(experiment, profile, settings, seeds, results, out, command,
+                          time.perf_counter() - start, len(pending))
+    return Outcome(out, results, len(pending), report)
+
+
+def describe_config(config: Mapping[str, Any]) -> str:
+    """``{"dataset": "mnist", "hidden": 16}`` -> ``"dataset=mnist hidden=16"``."""
+    return " ".join(f"{key}={value}" for key, value in config.items())
+
+
+def default_command(name: str, profile: str, out, data_dir, seeds: int, overrides) -> str:
+    """The ``keras-detinit reproduce`` command equivalent to a call."""
+    words = [f"KERAS_BACKEND={keras.backend.backend()}", "keras-detinit", "reproduce", name,
+             "--profile", profile, "--seeds", str(seeds), "--out", str(out)]
+    if data_dir:
+        words += ["--data-dir", str(data_dir)]
+    for key, value in (overrides or {}).items():
+        words += ["--set", f"{key}={json.dumps(value)}"]
+    return shlex.join(words).replace("'KERAS_BACKEND=", "KERAS_BACKEND=", 1)
+
+
+class ResultStore:
+    """``results.csv``: appended one row at a time, read back for resuming.
+
+    Args:
+        path: The CSV file.
+        config_columns: Columns naming a configuration.
+        measured_columns: Columns an experiment measures.
+    """
+
+    def __init__(self, path: pathlib.Path, config_columns, measured_columns):
+        self.path = path
+        self.config_columns = list(config_columns)
+        self.fields = [*self.config_columns, "seed", *measured_columns, "backend", "seconds"]
+
+    def key(self, config: Mapping[str, Any], seed) -> tuple:
+        """Identity of a (configuration, seed) pair, as text."""
+        # Compare as written to the CSV, so a float reads back as its own key.
+        return tuple(str(_cell(config.get(column, ""))) for column in self.config_columns) + (
+            str(seed),)
+
+    def read(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with open(self.path, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    def done_keys(self) -> set[tuple]:
+        return {self.key(row, row["seed"]) for row in self.read()}
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self.fields, extrasaction="raise")
+            if new:
+                writer.writeheader()
+            writer.writerow({key: _cell(value) for key, value in row.items()})
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    return value
+
+
+def _config_columns(configurations: list[dict]) -> list[str]:
+    return list(dict.fromkeys(key for config in configurations for key in config))
+
+
+def _prepare_folder(out: pathlib.Path, record: dict, resume: bool, overwrite: bool) -> None:
+    settings_path = out / SETTINGS_FILE
+    results_path = out / RESULTS_FILE
+    if overwrite:
+        for name in (RESULTS_FILE, SETTINGS_FILE, REPORT_FILE, COMMAND_FILE):
+            (out / name).unlink(missing_ok=True)
+        for figure in (out / FIGURES_DIR).glob("*.png"):
+            figure.unlink()
+    elif results_path.exists() and not resume:
+        raise ValueError(
+            f"{results_path} already holds results. Pass --resume to continue them "
+            "or --overwrite to start afresh, or choose another --out."
+        )
+    elif resume and settings_path.exists():
+        earlier = json.loads(settings_path.read_text())
+        if earlier != json.loads(json.dumps(record)):
+            raise ValueError(
+                f"Cannot resume {out}: its results were measured with {earlier}, "
+                f"this run asks for {record}. Use the same profile, settings and "
+                "backend, or another --out."
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / FIGURES_DIR).mkdir(exist_ok=True)
+    settings_path.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def changed_settings(experiment: Experiment, profile: str, settings: Mapping[str, Any]) -> str:
+    """The settings that differ from the profile's, as text ("" if none)."""
+    defaults = experiment.profiles[profile].settings
+    return ", ".join(f"{key}={json.dumps(value)}" for key, value in settings.items()
+                     if json.dumps(value) != json.dumps(defaults[key]))
+
+
+def _announce(experiment, profile, settings, seeds, pending, done, out, show) -> None:
+    if not show:
+        return
+    reductions = experiment.profiles[profile].reductions
+    print(f"{experiment.name}: {experiment.title}", flush=True)
+    print(f"profile {profile}" + (f" (reduced: {reductions})" if reductions else
+                                 " (the paper's protocol)"), flush=True)
+    if changed_settings(experiment, profile, settings):
+        print(f"changed from the profile: {changed_settings(experiment, profile, settings)}",
+              flush=True)
+    print(f"{pending} runs to do, {done} already in {out / RESULTS_FILE}; seeds 0..{seeds - 1}; "
+          f"{describe_device()}", flush=True)
+
+
+def describe_machine() -> str:
+    """Backend, device, CPU count, OS and versions, for a report."""
+    return (f"{describe_device()}; {os.cpu_count()} CPU cores; {platform.platform()}; "
+            f"Python {platform.python_version()}; Keras {keras.__version__}")
+
+
+def write_report(experiment: Experiment, profile: str, settings: Mapping[str, Any],
+                 seeds: int, results: Results, out: pathlib.Path, command: str,
+                 seconds: float, measured: int) -> pathlib.Path:
+    """Write ``report.md``: the experiment's body between header and run facts."""
+    body = experiment.report(results, settings, out / FIGURES_DIR)
+    reductions = experiment.profiles[profile].reductions
+    run_seconds = sum(results.values("seconds"))
+    lines = [
+        f"# {experiment.title}",
+        "",
+        f"Reproduces: {experiment.source}",
+        "",
+        f"Profile `{profile}`: " + (f"reduced against the paper: {reductions}"
+                                    if reductions else "the paper's protocol."),
+        *([f"Changed from the profile: {changed_settings(experiment, profile, settings)}."]
+          if changed_settings(experiment, profile, settings) else []),
+        f"Seeds 0..{seeds - 1}; mean ± standard deviation over seeds.",
+        "",
+        body.strip(),
+        "",
+        "## How this was made",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        "Settings: " + ", ".join(f"`{key}={json.dumps(value)}`" for key, value in settings.items()),
+        "",
+        f"Machine: {describe_machine()}.",
+        f"{len(results)} runs, {progress_lib.format_duration(run_seconds)} of measuring in all; "
+        f"this invocation measured {measured} of them in "
+        f"{progress_lib.format_duration(seconds)}.",
+        "",
+    ]
+    path = out / REPORT_FILE
+    path.write_text("\n".join(lines))
+    return path
