@@ -46,6 +46,8 @@ class Squares(reproduce.Experiment):
         self.fail_at = -1
 
     def configurations(self, settings):
+        if settings["n"] < 1:
+            raise ValueError(f"`n` must be >= 1, got {settings['n']}.")
         return [{"x": x} for x in range(settings["n"])]
 
     def measure(self, config, seed, settings, context):
@@ -143,11 +145,13 @@ def test_report_names_settings_changed_from_the_profile(tmp_path):
         ({"overrides": {"epochs": 3}}, "Unknown setting 'epochs'"),
         ({"seeds": 0}, "seeds"),
         ({"resume": True, "overwrite": True}, "at most one"),
+        ({"overrides": {"n": 0}}, "`n` must be >= 1"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        reproduce.reproduce(Squares(), out=tmp_path, show_progress=False, **kwargs)
+        reproduce.reproduce(Squares(), out=tmp_path / "out", show_progress=False, **kwargs)
+    assert not (tmp_path / "out").exists()  # nothing written before the check
 
 
 def test_unknown_experiment_lists_the_known_ones():

@@ -154,6 +154,8 @@ def reproduce(
     if resume and overwrite:
         raise ValueError("Pass at most one of `resume` and `overwrite`.")
     out = pathlib.Path(out or f"keras_detinit_results/{experiment.name}-{profile}")
+    # Bad settings fail here, before the folder is touched.
+    configurations = experiment.configurations(settings)
     record = {"experiment": experiment.name, "profile": profile, "settings": settings,
               "backend": keras.backend.backend()}
     _prepare_folder(out, record, resume, overwrite)
@@ -161,7 +163,6 @@ def reproduce(
                                          overrides)
     (out / COMMAND_FILE).write_text(command + "\n")
 
-    configurations = experiment.configurations(settings)
     store = ResultStore(out / RESULTS_FILE, _config_columns(configurations),
                         experiment.columns)
     done = store.done_keys()
