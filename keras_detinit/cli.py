@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import subprocess
 import sys
 from typing import Sequence
@@ -256,11 +255,10 @@ def _run_reproduce(args: argparse.Namespace) -> int:
         return subprocess.call([sys.executable, "-m", "keras_detinit.cli", *args.argv], env=env)
     from keras_detinit.reproduce import runner
 
-    # Recorded as the command that regenerates the folder from scratch.
+    # Recorded as the command that regenerates the folder from scratch; an
+    # explicit --backend already names the backend.
     words = [word for word in args.argv if word not in ("--resume", "--overwrite", "--quiet")]
-    command = "keras-detinit " + shlex.join(words)
-    if not args.backend:
-        command = f"KERAS_BACKEND={keras.backend.backend()} {command}"
+    command = runner.command_line(words, backend=not args.backend)
     outcome = runner.reproduce(
         args.experiment,
         profile=args.profile,

@@ -32,6 +32,19 @@ def format_curve(values: Iterable[float]) -> str:
     return CURVE_SEPARATOR.join(f"{float(value):.6g}" for value in values)
 
 
+def mean_and_spread(values) -> tuple[float, float]:
+    """Mean and standard deviation of ``values``.
+
+    Both are NaN without values; the deviation is NaN for a single value
+    (one seed has no spread to show) and 0 only when several values agree.
+    """
+    values = np.asarray(values, dtype="float64")
+    if values.size == 0:
+        return math.nan, math.nan
+    spread = float(np.std(values)) if values.size > 1 else math.nan
+    return float(np.mean(values)), spread
+
+
 def parse_curve(cell: str) -> np.ndarray:
     """The inverse of `format_curve`."""
     if not cell:
@@ -65,16 +78,8 @@ class Results:
         return np.asarray([float(cell) for cell in cells if cell not in ("", None)])
 
     def mean_std(self, column: str, **criteria) -> tuple[float, float]:
-        """Mean and standard deviation over the selected rows.
-
-        Both are NaN without rows; the deviation is NaN for a single row (one
-        seed has no spread to show) and 0 only when several rows agree.
-        """
-        values = self.values(column, **criteria)
-        if values.size == 0:
-            return math.nan, math.nan
-        spread = float(np.std(values)) if values.size > 1 else math.nan
-        return float(np.mean(values)), spread
+        """`mean_and_spread` of ``column`` over the selected rows."""
+        return mean_and_spread(self.values(column, **criteria))
 
     def curves(self, column: str, **criteria) -> list[np.ndarray]:
         """The per-epoch curves in ``column`` of the selected rows."""

@@ -195,15 +195,20 @@ def describe_config(config: Mapping[str, Any]) -> str:
     return " ".join(f"{key}={value}" for key, value in config.items())
 
 
+def command_line(arguments, backend: bool = True) -> str:
+    """``keras-detinit ARGUMENTS`` as a shell line, after ``KERAS_BACKEND=`` if asked."""
+    line = shlex.join(["keras-detinit", *map(str, arguments)])
+    return f"KERAS_BACKEND={keras.backend.backend()} {line}" if backend else line
+
+
 def default_command(name: str, profile: str, out, data_dir, seeds: int, overrides) -> str:
     """The ``keras-detinit reproduce`` command equivalent to a call."""
-    words = [f"KERAS_BACKEND={keras.backend.backend()}", "keras-detinit", "reproduce", name,
-             "--profile", profile, "--seeds", str(seeds), "--out", str(out)]
+    arguments = ["reproduce", name, "--profile", profile, "--seeds", seeds, "--out", out]
     if data_dir:
-        words += ["--data-dir", str(data_dir)]
+        arguments += ["--data-dir", data_dir]
     for key, value in (overrides or {}).items():
-        words += ["--set", f"{key}={json.dumps(value)}"]
-    return shlex.join(words).replace("'KERAS_BACKEND=", "KERAS_BACKEND=", 1)
+        arguments += ["--set", f"{key}={json.dumps(value)}"]
+    return command_line(arguments)
 
 
 class ResultStore:
@@ -294,9 +299,9 @@ def _announce(experiment, profile, settings, seeds, pending, done, out, show) ->
     print(f"{experiment.name}: {experiment.title}", flush=True)
     print(f"profile {profile}" + (f" (reduced: {reductions})" if reductions else
                                  " (the paper's protocol)"), flush=True)
-    if changed_settings(experiment, profile, settings):
-        print(f"changed from the profile: {changed_settings(experiment, profile, settings)}",
-              flush=True)
+    changed = changed_settings(experiment, profile, settings)
+    if changed:
+        print(f"changed from the profile: {changed}", flush=True)
     print(f"{pending} runs to do, {done} already in {out / RESULTS_FILE}; seeds 0..{seeds - 1}; "
           f"{describe_device()}", flush=True)
 
@@ -314,6 +319,7 @@ def write_report(experiment: Experiment, profile: str, settings: Mapping[str, An
     body = experiment.report(results, settings, out / FIGURES_DIR)
     reductions = experiment.profiles[profile].reductions
     run_seconds = sum(results.values("seconds"))
+    changed = changed_settings(experiment, profile, settings)
     lines = [
         f"# {experiment.title}",
         "",
@@ -321,8 +327,7 @@ def write_report(experiment: Experiment, profile: str, settings: Mapping[str, An
         "",
         f"Profile `{profile}`: " + (f"reduced against the paper: {reductions}"
                                     if reductions else "the paper's protocol."),
-        *([f"Changed from the profile: {changed_settings(experiment, profile, settings)}."]
-          if changed_settings(experiment, profile, settings) else []),
+        *([f"Changed from the profile: {changed}."] if changed else []),
         f"Seeds 0..{seeds - 1}; mean ± standard deviation over seeds.",
         "",
         body.strip(),

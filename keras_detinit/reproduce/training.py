@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Callable
 from typing import Sequence
 
 import keras
@@ -26,7 +27,11 @@ import numpy as np
 
 from keras_detinit import datasets
 from keras_detinit import models
+from keras_detinit.reproduce import tables
+from keras_detinit.reproduce.results import Results
 
+#: The convergence columns of every training, in report order.
+CONVERGENCE_COLUMNS = ("acc_epoch1", "acc_epoch10", "acc_max", "auc")
 #: Batch size of the papers' training.
 BATCH_SIZE = 100
 #: Batch size of the per-epoch validation pass; it only changes speed.
@@ -91,3 +96,27 @@ def convergence_metrics(curve: Sequence[float], checkpoints: Sequence[int] = (1,
     metrics["acc_max"] = float(np.max(values))
     metrics["auc"] = float(np.mean(values))
     return metrics
+
+
+def convergence_table(results: Results, names: Sequence[str], first_header: str = "Initializer",
+                      label: Callable[[str], str] = str, spread: bool = True,
+                      **criteria) -> str:
+    """A markdown table of `CONVERGENCE_COLUMNS`, one row per ``init`` name.
+
+    Args:
+        results: The experiment's rows.
+        names: Values of the ``init`` column, one row each.
+        first_header: Header of the first column.
+        label: Row label of a name.
+        spread: Show ``± std`` over the selected rows; off where those rows
+            are different configurations rather than seeds of one.
+        **criteria: Further selection of the rows, e.g. ``dataset="mnist"``.
+    """
+    rows = []
+    for name in names:
+        means = [results.mean_std(column, init=name, **criteria) for column in CONVERGENCE_COLUMNS]
+        cells = [tables.percent_cell(mean_std) if spread else tables.percent(mean_std[0])
+                 for mean_std in means]
+        rows.append([label(name), *cells])
+    header = [first_header, "acc. epoch 1 %", "acc. epoch 10 %", "max acc. %", "AUC %"]
+    return tables.markdown_table(header, rows)

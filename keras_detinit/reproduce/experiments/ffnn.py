@@ -19,15 +19,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from keras_detinit.initializers import OddSigmoid
-from keras_detinit.reproduce import tables
-from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
+from keras_detinit.reproduce import training
 from keras_detinit.reproduce.results import Results
 from keras_detinit.reproduce.results import format_curve
-from keras_detinit.reproduce.training import convergence_metrics
-from keras_detinit.reproduce.training import train_classifier
+from keras_detinit.reproduce.results import mean_and_spread
 
 #: The paper these experiments reproduce.
 PAPER = ('Lee et al., "Improved weight initialization for deep and narrow feedforward '
@@ -48,10 +44,7 @@ LABELS = {
 #: Dataset labels as the paper writes them.
 DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "FMNIST"}
 #: The measured columns of one training.
-TRAINING_COLUMNS = ("acc_epoch1", "acc_epoch10", "acc_max", "auc", "final_loss",
-                    "val_accuracy_curve")
-#: The paper's initializers (all eight baselines' columns).
-BASELINES = list(PAPER_INITIALIZERS)
+TRAINING_COLUMNS = (*training.CONVERGENCE_COLUMNS, "final_loss", "val_accuracy_curve")
 
 
 def label(initializer: str) -> str:
@@ -84,11 +77,11 @@ def train_configuration(context, dataset: str, samples_per_class: int,
         The `TRAINING_COLUMNS` (plus ``acc_epoch<k>`` per checkpoint).
     """
     data = context.dataset(dataset, samples_per_class, seed)
-    history = train_classifier(
+    history = training.train_classifier(
         data, hidden_units, activation,
         make_initializer(initializer, activation, len(hidden_units)), epochs, seed,
     )
-    measured = convergence_metrics(history["val_accuracy"], checkpoints)
+    measured = training.convergence_metrics(history["val_accuracy"], checkpoints)
     measured["final_loss"] = float(history["loss"][-1])
     measured["val_accuracy_curve"] = format_curve(history["val_accuracy"])
     return measured
@@ -96,27 +89,15 @@ def train_configuration(context, dataset: str, samples_per_class: int,
 
 def final_accuracy(results: Results, **criteria) -> tuple[float, float]:
     """Mean and std over the selected runs of the last epoch's accuracy."""
-    finals = [curve[-1] for curve in results.curves("val_accuracy_curve", **criteria)
-              if curve.size]
-    if not finals:
-        return float("nan"), float("nan")
-    # One run has no spread to show (as `Results.mean_std`).
-    return float(np.mean(finals)), float(np.std(finals)) if len(finals) > 1 else float("nan")
+    return mean_and_spread([curve[-1] for curve in
+                            results.curves("val_accuracy_curve", **criteria) if curve.size])
 
 
 def convergence_table(results: Results, initializers: Sequence[str], **criteria) -> str:
     """Mean convergence metrics per initializer over the selected runs.
 
     Means are over configurations and seeds alike: a summary of speed, not
-    a cell to compare with one of the paper's.
-
-    The Sinusoidal paper's measures: accuracy after epoch 1 and 10, the
-    maximum, and the normalized area under the validation curve.
+    a cell to compare with one of the paper's, so no ``± std``.
     """
-    rows = []
-    for name in initializers:
-        cells = [tables.percent(results.mean_std(column, init=name, **criteria)[0])
-                 for column in ("acc_epoch1", "acc_epoch10", "acc_max", "auc")]
-        rows.append([label(name), *cells])
-    header = ["Initializer", "acc. epoch 1 %", "acc. epoch 10 %", "max acc. %", "AUC %"]
-    return tables.markdown_table(header, rows)
+    return training.convergence_table(results, initializers, label=label, spread=False,
+                                      **criteria)

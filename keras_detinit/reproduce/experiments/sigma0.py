@@ -66,11 +66,10 @@ PAPER_EPOCHS = 1000
 PAPER_LEARNING_RATE = 1e-4
 PAPER_RUNS = 10
 PAPER_OPTIMUM = 0.15
-CHECKPOINTS = (1, 10)
 TRAINING_COLUMNS = (
     "loss_curve", "val_accuracy_curve", "v_curve", "ratio_curve",
     "final_loss", "final_val_accuracy", "final_v", "final_ratio",
-    *(f"acc_epoch{epoch}" for epoch in CHECKPOINTS), "acc_max", "auc",
+    *training.CONVERGENCE_COLUMNS,
 )
 SEARCH_COLUMNS = ("estimate", "bracketed", "converged", "pilots",
                   "pilot_sigma0", "pilot_ratio", "pilot_loss")
@@ -142,7 +141,7 @@ def train_run(build: Builder, data: datasets.Dataset, sigma0: float | None, seed
     return {
         **{f"{name}_curve": format_curve(values) for name, values in curves.items()},
         **{f"final_{name}": float(values[-1]) for name, values in curves.items()},
-        **training.convergence_metrics(curves["val_accuracy"], CHECKPOINTS),
+        **training.convergence_metrics(curves["val_accuracy"]),
     }
 
 
@@ -327,13 +326,9 @@ def sweep_table(results: Results, settings: Mapping[str, Any], dataset: str) -> 
 
 def convergence_table(results: Results, settings: Mapping[str, Any], dataset: str) -> str:
     """Validation accuracy at epochs 1 and 10, its maximum and normalized AUC."""
-    metrics = [*(f"acc_epoch{epoch}" for epoch in CHECKPOINTS), "acc_max", "auc"]
-    rows = [[init, *(tables.percent_cell(results.mean_std(metric, dataset=dataset, init=init))
-                     for metric in metrics)]
-            for init in trained_labels(settings)]
     return ("Convergence (validation accuracy %; AUC: mean over epochs):\n\n"
-            + tables.markdown_table(
-                ["sigma0", *(f"epoch {epoch}" for epoch in CHECKPOINTS), "max", "AUC"], rows))
+            + training.convergence_table(results, trained_labels(settings), "sigma0",
+                                         dataset=dataset))
 
 
 def mean_of(results: Results, column: str, dataset: str, init: str) -> float:

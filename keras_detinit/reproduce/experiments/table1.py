@@ -30,6 +30,7 @@ from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
 from keras_detinit.reproduce.experiments import ffnn
+from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
 from keras_detinit.reproduce.paper_values import TABLE1_EPOCHS
 from keras_detinit.reproduce.paper_values import table1_value
 from keras_detinit.reproduce.results import Results
@@ -38,7 +39,7 @@ _COMMON = {
     "datasets": ["mnist", "fashion_mnist"],
     "hidden": [0, 512, 16],
     "samples_per_class": [0, 4, 2, 1],
-    "initializers": [*ffnn.BASELINES, "sinusoidal"],
+    "initializers": [*PAPER_INITIALIZERS, "sinusoidal"],
     "epochs_few_shot": 100,
 }
 #: Relative cost of an epoch on the entire training set (about 510 steps
@@ -132,7 +133,7 @@ def _table(results: Results, settings, inits, k: int, epochs: int) -> str:
 
 def _ranks(results: Results, settings, inits) -> str:
     """Rank of the proposed initializer among the paper's eight, ours / paper's."""
-    baselines = [init for init in inits if init in ffnn.BASELINES]
+    baselines = [init for init in inits if init in PAPER_INITIALIZERS]
     if "epsilon_orthogonal" not in baselines:
         return "The proposed initializer was not measured."
     columns = [(k, epochs) for k in settings["samples_per_class"] for epochs in TABLE1_EPOCHS]

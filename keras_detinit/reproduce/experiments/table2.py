@@ -29,6 +29,7 @@ from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
 from keras_detinit.reproduce.experiments import ffnn
+from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
 from keras_detinit.reproduce.paper_values import TABLE2_DATASETS
 from keras_detinit.reproduce.paper_values import table2_value
 from keras_detinit.reproduce.results import Results
@@ -40,7 +41,7 @@ TRAINS = 0.2
 _COMMON = {
     "datasets": list(TABLE2_DATASETS),
     "activations": ["tanh", "sigmoid", "selu", "gelu", "relu"],
-    "initializers": [*ffnn.BASELINES, "odd_sigmoid"],
+    "initializers": [*PAPER_INITIALIZERS, "odd_sigmoid"],
     "depth": 120,
 }
 

@@ -29,6 +29,7 @@ from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
 from keras_detinit.reproduce.experiments import ffnn
+from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
 from keras_detinit.reproduce.results import Results
 
 #: The figure of each dataset.
@@ -38,7 +39,7 @@ PAPER_POINTS = {("mnist", 2, 2): 54.3, ("fashion_mnist", 2, 4): 25.0}
 #: The paper's lowest value of the other initializers on either figure.
 PAPER_OTHERS_LOWEST = 10.0
 
-_COMMON = {"datasets": ["mnist", "fashion_mnist"], "initializers": ffnn.BASELINES}
+_COMMON = {"datasets": ["mnist", "fashion_mnist"], "initializers": list(PAPER_INITIALIZERS)}
 
 
 class WidthHeatmaps(Experiment):
