@@ -301,3 +301,25 @@ def test_backend_option_runs_under_that_backend(data_dir, tmp_path):
 def test_docstring_examples_hold(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "name,overrides,match",
+    [
+        ("table1", {"epochs_entire": 0}, "`epochs_entire` must be an integer >= 1"),
+        ("table1", {"hidden": [16, -1]}, "`hidden` must be an integer >= 0"),
+        ("table1", {"datasets": ["cifar10"]}, "cifar10"),
+        ("table1", {"initializers": ["he_normal", "nope"]}, "`initializers`: 'nope'"),
+        ("table1", {"initializers": []}, "non-empty list"),
+        ("table2", {"activations": ["relu", "swishy"]}, "`activations`: 'swishy'"),
+        ("depth", {"depths": [10, 0]}, "`depths` must be an integer >= 1"),
+        ("depth", {"alternating_dataset": "cifar10"}, "cifar10"),
+        ("width", {"epochs": {"mnist": 3}}, "`epochs` needs a value for every dataset"),
+        ("width", {"widths": [2, 2.5]}, "`widths` must be an integer >= 1"),
+    ],
+)
+def test_bad_settings_fail_before_any_run(tmp_path, name, overrides, match):
+    with pytest.raises(ValueError, match=match):
+        reproduce.reproduce(name, out=tmp_path / "out", overrides=overrides,
+                            show_progress=False)
+    assert not (tmp_path / "out").exists()

@@ -61,6 +61,9 @@ class DepthSweep(Experiment):
     }
 
     def configurations(self, settings: Mapping[str, Any]) -> list[dict]:
+        ffnn.check_settings({**settings, "datasets": [*settings["datasets"],
+                                                      settings["alternating_dataset"]]},
+                            {"widths": 1, "depths": 1, "alternating_depths": 1, "epochs": 1})
         constant = grid(dataset=settings["datasets"],
                         pattern=[str(width) for width in settings["widths"]],
                         depth=settings["depths"], init=settings["initializers"])

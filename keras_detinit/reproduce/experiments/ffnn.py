@@ -17,7 +17,14 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+from typing import Mapping
 from typing import Sequence
+
+import keras
+
+from keras_detinit import validation
+from keras_detinit.datasets import locate
 
 from keras_detinit.initializers import OddSigmoid
 from keras_detinit.reproduce import training
@@ -45,6 +52,40 @@ LABELS = {
 DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "FMNIST"}
 #: The measured columns of one training.
 TRAINING_COLUMNS = (*training.CONVERGENCE_COLUMNS, "final_loss", "val_accuracy_curve")
+
+
+def check_settings(settings: Mapping[str, Any], lowest: Mapping[str, int]) -> None:
+    """Raise a `ValueError` naming a bad setting before any run starts.
+
+    Args:
+        settings: The experiment's settings.
+        lowest: Integer settings (single, list or per-dataset dict) and the
+            smallest accepted value of each.
+    """
+    for name in settings["datasets"]:
+        locate.get_spec(name)  # an unknown name fails now, not after hours
+    initializers = settings["initializers"]
+    if not isinstance(initializers, list) or not initializers:
+        raise ValueError("`initializers` must be a non-empty list of initializer names. "
+                         f"Received: initializers={initializers!r}")
+    for name in initializers:
+        if name != "odd_sigmoid":  # built per run from the activation
+            _check_known("initializers", name, keras.initializers.get)
+    for name in settings.get("activations", []):
+        _check_known("activations", name, keras.activations.get)
+    for key, low in lowest.items():
+        value = settings[key]
+        values = value.values() if isinstance(value, dict) else (
+            value if isinstance(value, list) else [value])
+        for item in values:
+            validation.check_int(key, item, low=low)
+
+
+def _check_known(key: str, name, lookup) -> None:
+    try:
+        lookup(name)
+    except ValueError as error:
+        raise ValueError(f"`{key}`: {name!r} is not a Keras name ({error}).") from None
 
 
 def label(initializer: str) -> str:

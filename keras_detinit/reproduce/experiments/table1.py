@@ -67,6 +67,8 @@ class Table1(Experiment):
     }
 
     def configurations(self, settings: Mapping[str, Any]) -> list[dict]:
+        ffnn.check_settings(settings, {"hidden": 0, "samples_per_class": 0,
+                                       "epochs_entire": 1, "epochs_few_shot": 1})
         return grid(samples_per_class=settings["samples_per_class"],
                     dataset=settings["datasets"], hidden=settings["hidden"],
                     init=settings["initializers"])

@@ -63,6 +63,7 @@ class Table2(Experiment):
     }
 
     def configurations(self, settings: Mapping[str, Any]) -> list[dict]:
+        ffnn.check_settings(settings, {"depth": 1, "epochs": 1})
         return [
             config for config in grid(dataset=settings["datasets"],
                                       activation=settings["activations"],

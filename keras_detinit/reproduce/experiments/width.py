@@ -62,6 +62,11 @@ class WidthHeatmaps(Experiment):
     }
 
     def configurations(self, settings: Mapping[str, Any]) -> list[dict]:
+        ffnn.check_settings(settings, {"widths": 1, "epochs": 1})
+        missing = [name for name in settings["datasets"] if name not in settings["epochs"]]
+        if missing:
+            raise ValueError(f"`epochs` needs a value for every dataset; missing {missing}. "
+                             f"Received: epochs={settings['epochs']!r}")
         return grid(dataset=settings["datasets"], first=settings["widths"],
                     second=settings["widths"], init=settings["initializers"])
 
