@@ -2,7 +2,8 @@
 
 The odd-sigmoid paper's data-efficiency experiment: MLPs trained 10 epochs
 on 100 and 500 training images (10 or 50 per class) of MNIST and
-Fashion-MNIST, with the OddSigmoid initializer against Xavier
+Fashion-MNIST, with the OddSigmoid initializer (default and band settings,
+``odd_sigmoid`` and ``odd_sigmoid:band``) against Xavier
 (``glorot_normal``), He (``he_normal``) and ``orthogonal``. The paper's
 network and optimizer settings are not known; here: ``--depth`` tanh layers
 of ``--width`` units and a softmax output (the model of
@@ -29,9 +30,7 @@ from keras_detinit import datasets
 from keras_detinit import models
 
 from _results import Report, add_common_arguments, bar_chart, markdown_table
-from odd_sigmoid_scale_robustness import build_model, parse_activation
-
-INITIALIZERS = ("odd_sigmoid", "glorot_normal", "he_normal", "orthogonal")
+from odd_sigmoid_scale_robustness import INITIALIZERS, build_model, parse_activation
 
 
 def run(name, data, activation, args) -> float:

@@ -12,8 +12,12 @@ from keras_detinit.activations import KNOWN
 from keras_detinit.activations import OddSigmoidActivation
 from keras_detinit.initializers import OddSigmoid
 from keras_detinit.initializers import relative_noise_for
+from keras_detinit.initializers.odd_sigmoid import BAND_FLOOR
+from keras_detinit.initializers.odd_sigmoid import BAND_WIDTH_MARGIN
+from keras_detinit.initializers.odd_sigmoid import DEFAULT_FLOOR
 from keras_detinit.initializers.odd_sigmoid import MIN_RELATIVE_NOISE
 from keras_detinit.initializers.odd_sigmoid import LengthMap
+from keras_detinit.initializers.odd_sigmoid import finite_width_floor
 
 
 def numpy(tensor):
@@ -155,11 +159,63 @@ def test_rule_is_the_smallest_noise_holding_the_floor():
 
 def test_rule_grows_with_depth_and_ignores_the_scale():
     depths = [1, 10, 30, 100]
-    alphas = [relative_noise_for("tanh", depth) for depth in depths]
+    alphas = [relative_noise_for("tanh", depth, BAND_FLOOR) for depth in depths]
     assert alphas[0] == MIN_RELATIVE_NOISE
     assert alphas == sorted(alphas) and alphas[-1] > 3 * MIN_RELATIVE_NOISE
     steep = OddSigmoidActivation.scaled("tanh", 4.0)
-    assert relative_noise_for(steep, 100) == pytest.approx(alphas[-1], rel=1e-9)
+    assert relative_noise_for(steep, 100, BAND_FLOOR) == pytest.approx(alphas[-1], rel=1e-9)
+
+
+def test_rule_grows_with_the_floor():
+    alphas = [relative_noise_for("softsign", 60, floor) for floor in (0.01, 0.02, 0.05, 0.1)]
+    assert alphas == sorted(alphas) and len(set(alphas)) == 4
+    assert relative_noise_for("tanh", 60) == relative_noise_for("tanh", 60, DEFAULT_FLOOR)
+
+
+# --- the finite-width margin ----------------------------------------------
+
+
+def test_finite_width_floor_formula():
+    assert finite_width_floor(0.05, 0.0, 8) == 0.05
+    assert finite_width_floor(0.05, 3.0, 8) == pytest.approx(0.05 * math.exp(1.5))
+    assert finite_width_floor(0.05, 3.0, 200) == pytest.approx(0.05 * math.exp(0.3))
+    with pytest.raises(ValueError, match=r"width_margin.*fan_in=2.*below 1"):
+        finite_width_floor(0.05, BAND_WIDTH_MARGIN, 2)
+
+
+def test_width_margin_raises_the_noise_of_narrow_layers_only():
+    plain = OddSigmoid("tanh", floor=BAND_FLOOR)
+    band = OddSigmoid("tanh", floor=BAND_FLOOR, width_margin=BAND_WIDTH_MARGIN)
+    alphas = [band.rule((n, n)).relative_noise for n in (8, 32, 256, 4096)]
+    assert alphas == sorted(alphas, reverse=True)
+    assert alphas[0] > 2 * plain.rule((8, 8)).relative_noise
+    assert alphas[-1] == pytest.approx(plain.rule((8, 8)).relative_noise, rel=0.05)
+    expected = relative_noise_for("tanh", 100, finite_width_floor(BAND_FLOOR, BAND_WIDTH_MARGIN, 32))
+    assert band.rule((32, 64)).relative_noise == expected
+    # An explicit relative noise is used as given.
+    assert OddSigmoid(width_margin=3.0, relative_noise=0.3).rule((8, 8)).relative_noise == 0.3
+    with pytest.raises(ValueError, match="width_margin"):
+        OddSigmoid(width_margin=-1.0)
+    with pytest.raises(ValueError, match="width_margin"):
+        band((2, 2))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softsign"])
+def test_band_setting_holds_the_measured_second_moment_in_the_band(activation):
+    # The mean field alone puts the fixed point on the floor; the margin must
+    # keep the measured (finite-width) second moment above it at every layer.
+    act = OddSigmoidActivation(activation)
+    width, depth = 32, 50
+    for seed in (0, 1):
+        generator = keras.random.SeedGenerator(seed)
+        init = OddSigmoid(act, target_depth=depth, floor=BAND_FLOOR,
+                          width_margin=BAND_WIDTH_MARGIN, seed=generator)
+        x = keras.random.normal((1000, width), seed=generator)
+        for _ in range(depth):
+            x = act(ops.matmul(x, init((width, width))))
+            values = numpy(x)
+            assert BAND_FLOOR <= np.mean(values**2) <= 0.95
+            assert np.mean(np.abs(values) > 0.99) <= 0.10
 
 
 # --- the initializer -------------------------------------------------------
@@ -220,11 +276,13 @@ def test_conv_kernel_and_dtype():
 
 
 def test_string_name_and_serialization_round_trip():
-    init = OddSigmoid("tanh", activation_scale=2.0, target_depth=30, floor=0.1, seed=5)
+    init = OddSigmoid("tanh", activation_scale=2.0, target_depth=30, floor=0.1,
+                      width_margin=0.0, seed=5)
     config = init.get_config()
     assert config == {
         "activation": "tanh", "activation_scale": 2.0, "target_depth": 30,
-        "floor": 0.1, "gain": None, "noise_stddev": None, "relative_noise": None,
+        "floor": 0.1, "width_margin": 0.0, "gain": None, "noise_stddev": None,
+        "relative_noise": None,
         "seed": 5,
     }
     restored = keras.initializers.deserialize(keras.initializers.serialize(init))

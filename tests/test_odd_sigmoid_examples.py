@@ -36,28 +36,35 @@ def check_report(out, stem, figures):
 
 
 def test_scale_robustness(data_dir, tmp_path):
+    initializers = ("odd_sigmoid", "odd_sigmoid:band",
+                    "odd_sigmoid:floor=0.01,width_margin=1", "he_normal")
     stdout = run_script(
         "odd_sigmoid_scale_robustness", data_dir, tmp_path, "--epochs", "1", "--depth", "2",
-        "--activations", "tanh:2", "softsign", "--initializers", "odd_sigmoid", "he_normal")
-    assert "tanh(2x) odd_sigmoid: validation accuracy" in stdout
+        "--activations", "tanh:2", "softsign", "--initializers", *initializers,
+        "--seeds", "2")
+    assert "tanh(2x) odd_sigmoid seed 0: validation accuracy" in stdout
+    assert "softsign(x) odd_sigmoid:band seed 1: validation accuracy" in stdout
     table = rows(tmp_path / "scale_robustness.csv")
-    assert {(r["activation"], r["initializer"]) for r in table} == {
-        ("tanh(2x)", "odd_sigmoid"), ("tanh(2x)", "he_normal"),
-        ("softsign(x)", "odd_sigmoid"), ("softsign(x)", "he_normal")}
+    assert {(r["activation"], r["initializer"], r["seed"]) for r in table} == {
+        (activation, initializer, str(seed)) for activation in ("tanh(2x)", "softsign(x)")
+        for initializer in initializers for seed in (0, 1)}
     report = check_report(tmp_path, "scale_robustness", ["accuracy"])
     assert "| `odd_sigmoid` |" in report and "--activations tanh:2 softsign" in report
+    assert "| `odd_sigmoid:floor=0.01,width_margin=1` |" in report and " ± " in report
 
 
 def test_signal_propagation(data_dir, tmp_path):
     stdout = run_script(
         "odd_sigmoid_signal_propagation", data_dir, tmp_path, "--depth", "4",
-        "--widths", "4", "--seeds", "1", "--batch", "16", "--activations", "tanh:2",
-        "--initializers", "odd_sigmoid")
-    assert "tanh(2x) odd_sigmoid width 4: second moment" in stdout
+        "--widths", "8", "--seeds", "1", "--batch", "16", "--activations", "tanh:2",
+        "--initializers", "odd_sigmoid", "odd_sigmoid:band")
+    assert "tanh(2x) odd_sigmoid width 8: second moment" in stdout
+    assert "tanh(2x) odd_sigmoid:band width 8: second moment" in stdout
     table = rows(tmp_path / "signal_propagation.csv")
-    assert [int(r["layer"]) for r in table] == [1, 2, 3, 4]
+    assert [int(r["layer"]) for r in table] == [1, 2, 3, 4] * 2
     assert all(0 < float(r["second_moment"]) <= 1 for r in table)
-    check_report(tmp_path, "signal_propagation", ["second_moment"])
+    report = check_report(tmp_path, "signal_propagation", ["second_moment"])
+    assert "Jacobian spread" in report
 
 
 def test_data_efficiency(data_dir, tmp_path):
