@@ -28,6 +28,8 @@ import numpy as np
 
 from keras_detinit import datasets
 from keras_detinit import models
+from keras_detinit.reproduce.results import mean_and_spread
+from keras_detinit.reproduce.tables import percent_cell
 
 from _results import Report, add_common_arguments, bar_chart, markdown_table
 from odd_sigmoid_scale_robustness import INITIALIZERS, build_model, parse_activation
@@ -75,9 +77,8 @@ def main(argv=None) -> Report:
                           f"{accuracy:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
     report.write_csv()
     columns = [(d, s) for d in args.datasets for s in args.samples]
-    rows = [[f"`{name}`"] + [
-        f"{100 * np.mean(results[d, s, name]):.1f} ± {100 * np.std(results[d, s, name]):.1f}"
-        for d, s in columns] for name in args.initializers]
+    rows = [[f"`{name}`"] + [percent_cell(mean_and_spread(results[d, s, name]))
+                             for d, s in columns] for name in args.initializers]
     body = (
         f"{args.depth} hidden layers of {args.width} units, activation "
         f"{args.activation}, Adam {args.learning_rate:g}, batch {args.batch_size}, "
