@@ -217,7 +217,13 @@ def test_string_name_and_config_round_trip(name, cls):
 
 def test_arcsine_config_has_every_argument():
     config = Arcsine(scale=3.0, mode="fan_out", seed=2).get_config()
-    assert config == {"scale": 3.0, "mode": "fan_out", "seed": 2}
+    assert config == {
+        "scale": 3.0,
+        "mode": "fan_out",
+        "seed": 2,
+        "input_axes": None,
+        "output_axes": None,
+    }
 
 
 def test_seed_generator_config_round_trip():
@@ -263,4 +269,6 @@ def test_keras_file_round_trip(tmp_path):
         "scale": 2.0,
         "mode": "fan_in",
         "seed": 3,
+        "input_axes": None,
+        "output_axes": None,
     }

@@ -297,7 +297,7 @@ def test_registered_string_name_and_config_round_trip():
     assert isinstance(keras.initializers.get("epsilon_orthogonal"), EpsilonOrthogonal)
     assert keras_detinit.initializers.ALIASES["epsilon_orthogonal"] is EpsilonOrthogonal
     init = EpsilonOrthogonal(epsilon=0.03)
-    assert init.get_config() == {"epsilon": 0.03}
+    assert init.get_config() == {"epsilon": 0.03, "input_axes": None, "output_axes": None}
     revived = keras.initializers.deserialize(keras.initializers.serialize(init))
     assert isinstance(revived, EpsilonOrthogonal) and revived.epsilon == 0.03
     assert EpsilonOrthogonal.from_config(init.get_config()).epsilon == 0.03
@@ -317,4 +317,8 @@ def test_keras_file_round_trip(tmp_path):
     reloaded = keras.saving.load_model(path)
     for before, after in zip(model.get_weights(), reloaded.get_weights()):
         np.testing.assert_array_equal(before, after)
-    assert reloaded.layers[0].kernel_initializer.get_config() == {"epsilon": 0.01}
+    assert reloaded.layers[0].kernel_initializer.get_config() == {
+        "epsilon": 0.01,
+        "input_axes": None,
+        "output_axes": None,
+    }

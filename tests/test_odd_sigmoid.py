@@ -283,7 +283,7 @@ def test_string_name_and_serialization_round_trip():
         "activation": "tanh", "activation_scale": 2.0, "target_depth": 30,
         "floor": 0.1, "width_margin": 0.0, "gain": None, "noise_stddev": None,
         "relative_noise": None,
-        "seed": 5,
+        "seed": 5, "input_axes": None, "output_axes": None,
     }
     restored = keras.initializers.deserialize(keras.initializers.serialize(init))
     assert type(restored) is OddSigmoid

@@ -289,7 +289,13 @@ def test_registered_string_names():
 def test_config_round_trip():
     init = Sinusoidal(scale=2.0, mode="fan_in", frequencies="nondegenerate")
     config = init.get_config()
-    assert config == {"scale": 2.0, "mode": "fan_in", "frequencies": "nondegenerate"}
+    assert config == {
+        "scale": 2.0,
+        "mode": "fan_in",
+        "frequencies": "nondegenerate",
+        "input_axes": None,
+        "output_axes": None,
+    }
     clone = Sinusoidal.from_config(config)
     assert clone.get_config() == config
     revived = keras.initializers.deserialize(keras.initializers.serialize(init))

@@ -48,14 +48,19 @@ from keras import ops
 
 from keras_detinit import shapes
 from keras_detinit import validation
+from keras_detinit.initializers.matrix import MatrixInitializer
+from keras_detinit.initializers.matrix import compute_dtype
 from keras_detinit.initializers.registry import register_initializer
 
 #: The value of epsilon in the paper's experiments (section 4.1).
 DEFAULT_EPSILON = 0.1
+#: Largest epsilon accepted: far beyond it, J + epsilon I is epsilon I to
+#: every float precision, and float32 overflows (epsilon ~ 1e38).
+MAX_EPSILON = 1e30
 
 
 @register_initializer("epsilon_orthogonal")
-class EpsilonOrthogonal(keras.initializers.Initializer):
+class EpsilonOrthogonal(MatrixInitializer):
     """Deterministic epsilon-orthogonal initializer for deep, narrow ReLU nets.
 
     Builds the paper's matrix ``W_{m x n} = Q_m I_{m x n} Q_n^T`` (``m``
@@ -80,10 +85,19 @@ class EpsilonOrthogonal(keras.initializers.Initializer):
     from the identity by less than ``1e-5`` in float32 up to 8192 units.
     Every call returns the same values, on every backend.
 
+    **Other layers.** Projection ``p`` of a layer (see `MatrixInitializer`)
+    permutes the inputs cyclically, ``W_p = W P_p``: orthogonality and row
+    sums are kept, column sums are permuted. On an ``Embedding`` (one row
+    per token) the scheme needs ``input_dim <= output_dim``: with more
+    tokens than dimensions, every token beyond the first ``output_dim + 1``
+    gets the same vector, so that layout is refused.
+
     Args:
-        epsilon: The diagonal shift of ``J + epsilon I``, finite and > 0.
+        epsilon: The diagonal shift of ``J + epsilon I``, in (0, `MAX_EPSILON`].
             Small values give more nearly equal column sums; the paper uses
             0.1 in its experiments.
+        input_axes: Kernel axes of the fan-in, or None (Keras' rule).
+        output_axes: Kernel axes of the units, or None.
 
     Example:
 
@@ -93,22 +107,32 @@ class EpsilonOrthogonal(keras.initializers.Initializer):
     ...     10, activation="relu", kernel_initializer="epsilon_orthogonal")
     """
 
-    def __init__(self, epsilon: float = DEFAULT_EPSILON):
-        self.epsilon = validation.check_positive("epsilon", epsilon)
+    def __init__(
+        self,
+        epsilon: float = DEFAULT_EPSILON,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(input_axes, output_axes)
+        self.epsilon = _check_epsilon(epsilon)
 
-    def __call__(self, shape: Sequence[int], dtype=None):
-        dtype = validation.float_dtype(dtype)
-        view = shapes.matrix_view(shape)
-        compute_dtype = "float64" if dtype == "float64" else "float32"
+    def matrix_t(self, view: shapes.MatrixView, dtype: str):
         # The kernel's matrix is W^T of shape (n, m), which is W_{n x m}.
-        kernel_t = epsilon_orthogonal_matrix(
-            view.cols, view.rows, self.epsilon, compute_dtype
+        return epsilon_orthogonal_matrix(
+            view.cols, view.rows, self.epsilon, compute_dtype(dtype)
         )
-        kernel = shapes.matrix_to_kernel(kernel_t, view, transposed=True)
-        return ops.cast(kernel, dtype)
+
+    def check_view(self, view: shapes.MatrixView) -> None:
+        if view.kind == "embedding" and view.rows > view.cols + 1:
+            raise ValueError(
+                f"epsilon_orthogonal on an Embedding of {view.rows} tokens and "
+                f"{view.cols} dimensions gives {view.rows - view.cols} tokens "
+                "the same vector (it needs input_dim <= output_dim + 1). Use "
+                "'sinusoidal' there, or leave the embedding to its own initializer."
+            )
 
     def get_config(self) -> dict:
-        return {"epsilon": self.epsilon}
+        return {"epsilon": self.epsilon, **super().get_config()}
 
 
 def epsilon_orthogonal_matrix(
@@ -119,7 +143,7 @@ def epsilon_orthogonal_matrix(
     Args:
         m: Number of rows (output units), >= 1.
         n: Number of columns (inputs), >= 1.
-        epsilon: Finite and > 0.
+        epsilon: In (0, `MAX_EPSILON`].
         dtype: Floating dtype of the computation and the result.
 
     Returns:
@@ -134,7 +158,7 @@ def epsilon_orthogonal_matrix(
     """
     m = validation.check_int("m", m)
     n = validation.check_int("n", n)
-    epsilon = validation.check_positive("epsilon", epsilon)
+    epsilon = _check_epsilon(epsilon)
     dtype = validation.float_dtype(dtype)
     if m == n:
         # Proposition 1 (i): W = Q Q^T, exactly the identity.
@@ -157,7 +181,7 @@ def epsilon_orthogonal_q(k: int, epsilon: float = DEFAULT_EPSILON, dtype="float3
 
     Args:
         k: Size of ``J_k + epsilon I_k``, >= 1.
-        epsilon: Finite and > 0.
+        epsilon: In (0, `MAX_EPSILON`].
         dtype: Floating dtype of the result.
 
     Returns:
@@ -165,7 +189,7 @@ def epsilon_orthogonal_q(k: int, epsilon: float = DEFAULT_EPSILON, dtype="float3
         up to rounding.
     """
     k = validation.check_int("k", k)
-    epsilon = validation.check_positive("epsilon", epsilon)
+    epsilon = _check_epsilon(epsilon)
     dtype = validation.float_dtype(dtype)
     above, diag, below, _ = _column_entries(k, k, epsilon, dtype)
     sign = _signs(k, rest=-1.0, last=1.0, dtype=dtype)
@@ -192,12 +216,12 @@ def epsilon_orthogonal_qr(m: int, n: int, epsilon: float = DEFAULT_EPSILON) -> n
     Args:
         m: Number of rows, >= 1.
         n: Number of columns, >= 1.
-        epsilon: Finite and > 0.
+        epsilon: In (0, `MAX_EPSILON`].
 
     Returns:
         ``W_{m x n}`` as a float64 NumPy array.
     """
-    epsilon = validation.check_positive("epsilon", epsilon)
+    epsilon = _check_epsilon(epsilon)
     s = min(validation.check_int("m", m), validation.check_int("n", n))
     q_m = _reference_q(m, epsilon)[:, :s]
     q_n = q_m if n == m else _reference_q(n, epsilon)[:, :s]
@@ -210,6 +234,11 @@ def _reference_q(k: int, epsilon: float) -> np.ndarray:
     paper_signs = np.ones(k)
     paper_signs[:-1] = -1.0
     return q * (gram_schmidt_signs * paper_signs)
+
+
+def _check_epsilon(epsilon) -> float:
+    return validation.check_in_range("epsilon", epsilon, low=0.0, high=MAX_EPSILON,
+                                     low_inclusive=False)
 
 
 def _signs(length: int, rest: float, last: float, dtype: str):

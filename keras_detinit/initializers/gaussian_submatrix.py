@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Sequence
 
 import keras
 from keras import ops
 
 from keras_detinit import shapes
-from keras_detinit import validation
+from keras_detinit.initializers.matrix import SeededMatrixInitializer
 from keras_detinit.initializers.registry import register_initializer
-from keras_detinit.initializers.seeding import SeededInitializer
 
 
 @register_initializer("gaussian_submatrix")
-class GaussianSubmatrix(SeededInitializer):
+class GaussianSubmatrix(SeededMatrixInitializer):
     """Gaussian submatrix initializer (GSM) for ReLU networks.
 
     ``W = [[W0, -W0], [-W0, W0]]`` (Burkholz and Dubatovka, 2019): the
@@ -26,7 +24,8 @@ class GaussianSubmatrix(SeededInitializer):
 
     The blocks act on the channel axes: a Conv kernel of shape
     ``(*kernel_size, in, out)`` is built from ``W0`` of shape
-    ``(*kernel_size, ceil(in / 2), ceil(out / 2))``.
+    ``(*kernel_size, ceil(in / 2), ceil(out / 2))``. Other layouts (see
+    `MatrixInitializer`) use their true input channels and units.
 
     **Odd sizes.** With an odd number of inputs or units, the matrix is
     built for the next even size and its last input row or last unit
@@ -37,6 +36,8 @@ class GaussianSubmatrix(SeededInitializer):
         seed: Seeds ``W0`` like Keras' random initializers: an int or None
             (fixed values), or a `keras.random.SeedGenerator` (new values
             on each call).
+        input_axes: Kernel axes of the fan-in, or None (Keras' rule).
+        output_axes: Kernel axes of the units, or None.
 
     Example:
 
@@ -45,14 +46,12 @@ class GaussianSubmatrix(SeededInitializer):
     ...     8, 3, kernel_initializer=GaussianSubmatrix(seed=1))
     """
 
-    def __call__(self, shape: Sequence[int], dtype=None):
-        dtype = validation.float_dtype(dtype)
-        view = shapes.matrix_view(shape)
-        *spatial, inputs, units = view.kernel_shape
-        half_shape = (*spatial, (inputs + 1) // 2, (units + 1) // 2)
+    def matrix_t(self, view: shapes.MatrixView, dtype: str):
+        inputs, units = view.channels, view.rows
+        half_shape = (*view.spatial_shape, (inputs + 1) // 2, (units + 1) // 2)
         block = keras.initializers.HeNormal(seed=self.seed_generator())(
             half_shape, dtype=dtype
         )
         top = ops.concatenate([block, -block], axis=-1)
         full = ops.concatenate([top, -top], axis=-2)
-        return full[..., :inputs, :units]
+        return ops.reshape(full[..., :inputs, :units], (view.cols, view.rows))

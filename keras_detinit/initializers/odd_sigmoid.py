@@ -38,8 +38,8 @@ from keras import ops
 from keras_detinit import shapes
 from keras_detinit import validation
 from keras_detinit.activations import OddSigmoidActivation
+from keras_detinit.initializers.matrix import SeededMatrixInitializer
 from keras_detinit.initializers.registry import register_initializer
-from keras_detinit.initializers.seeding import SeededInitializer
 
 #: Relative noise used at least: the base construction's alpha for tanh.
 #: It breaks the symmetry of the repeated rows of an expanding layer when
@@ -56,6 +56,9 @@ BAND_FLOOR = 0.05
 BAND_WIDTH_MARGIN = 3.3
 _MAX_RELATIVE_NOISE = 8.0
 _BISECTION_STEPS = 50
+#: Deepest band the rule solves for: the solve iterates the length map
+#: once per layer at every bisection step (about 1.5 s at this depth).
+MAX_TARGET_DEPTH = 10_000
 # The length map is tabulated on these pre-activation variances (in units
 # of 1 / f'(0)^2) and interpolated in log-log coordinates.
 _TABLE_VARIANCES = np.geomspace(1e-8, 1e6, 561)
@@ -124,7 +127,7 @@ def relative_noise_for(
 
     Args:
         activation: The layer's odd-sigmoid activation.
-        target_depth: Number of layers the band must hold for, >= 1.
+        target_depth: Number of layers the band must hold for, in [1, `MAX_TARGET_DEPTH`].
         floor: Lower edge of the band, as a fraction of ``B^2``, in (0, 1).
         gain: ``g``; default the critical scaling ``w``.
 
@@ -132,7 +135,7 @@ def relative_noise_for(
         ``alpha`` with ``sigma_z = alpha * g / sqrt(fan_in)``.
     """
     activation = OddSigmoidActivation.get(activation)
-    depth = validation.check_int("target_depth", target_depth)
+    depth = validation.check_int("target_depth", target_depth, high=MAX_TARGET_DEPTH)
     floor = validation.check_in_range(
         "floor", floor, 0.0, 1.0, low_inclusive=False, high_inclusive=False
     )
@@ -203,7 +206,7 @@ def _solve(length_map: LengthMap, depth: int, floor: float, gain: float) -> floa
 
 
 @register_initializer("odd_sigmoid")
-class OddSigmoid(SeededInitializer):
+class OddSigmoid(SeededMatrixInitializer):
     """Signal-preserving initializer for odd-sigmoid activations.
 
     ``W = g D + Z`` in the paper's ``(m, n)`` view (``m`` units,
@@ -242,7 +245,7 @@ class OddSigmoid(SeededInitializer):
             the class), a callable, or an `OddSigmoidActivation`.
         activation_scale: ``b`` in ``f(x) = h(b x)``; multiplies the scale of
             an `OddSigmoidActivation`.
-        target_depth: Layers over which the band must hold, >= 1.
+        target_depth: Layers over which the band must hold, in [1, `MAX_TARGET_DEPTH`].
         floor: Lower edge of the band as a fraction of ``B^2``, in (0, 1).
         width_margin: Finite-width margin ``m`` >= 0: each layer aims at
             `finite_width_floor(floor, m, fan_in)`; 0 aims at ``floor``.
@@ -254,6 +257,8 @@ class OddSigmoid(SeededInitializer):
         seed: Seeds ``Z`` like Keras' random initializers: an int or None
             (fixed values), or a `keras.random.SeedGenerator` (new values on
             each call).
+        input_axes: Kernel axes of the fan-in, or None (Keras' rule).
+        output_axes: Kernel axes of the units, or None.
 
     Example:
 
@@ -276,10 +281,12 @@ class OddSigmoid(SeededInitializer):
         noise_stddev: float | None = None,
         relative_noise: float | None = None,
         seed=None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
     ):
-        super().__init__(seed)
+        super().__init__(seed=seed, input_axes=input_axes, output_axes=output_axes)
         self.activation = OddSigmoidActivation.get(activation, activation_scale)
-        self.target_depth = validation.check_int("target_depth", target_depth)
+        self.target_depth = validation.check_int("target_depth", target_depth, high=MAX_TARGET_DEPTH)
         self.floor = validation.check_in_range(
             "floor", floor, 0.0, 1.0, low_inclusive=False, high_inclusive=False
         )
@@ -316,7 +323,9 @@ class OddSigmoid(SeededInitializer):
             A `NoiseRule` with ``gain``, ``noise_stddev`` and
             ``relative_noise``.
         """
-        view = shapes.matrix_view(shape)
+        return self._rule(self.view(shape))
+
+    def _rule(self, view: shapes.MatrixView) -> NoiseRule:
         gain = self.activation.critical_scaling if self.gain is None else self.gain
         root_n = math.sqrt(view.fan_in)
         if self.noise_stddev is not None:
@@ -324,10 +333,8 @@ class OddSigmoid(SeededInitializer):
         alpha = self._relative_noise(view.fan_in)
         return NoiseRule(gain, alpha * gain / root_n, alpha)
 
-    def __call__(self, shape: Sequence[int], dtype=None):
-        dtype = validation.float_dtype(dtype)
-        view = shapes.matrix_view(shape)
-        rule = self.rule(view.kernel_shape)
+    def matrix_t(self, view: shapes.MatrixView, dtype: str):
+        rule = self._rule(view)
         rows, cols = shapes.unit_indices(view)
         # D^T[j, i] = 1 where (i - 1) mod n == j - 1: the cyclic identity.
         identity_t = ops.cast(ops.equal(ops.mod(rows - 1, view.cols), cols - 1), dtype)
@@ -337,7 +344,7 @@ class OddSigmoid(SeededInitializer):
             dtype=dtype,
             seed=self.seed_generator(),
         )
-        return shapes.matrix_to_kernel(rule.gain * identity_t + noise_t, view, transposed=True)
+        return rule.gain * identity_t + noise_t
 
     def get_config(self) -> dict:
         activation = self.activation.get_config()

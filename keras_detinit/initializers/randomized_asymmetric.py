@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import keras
 from keras import ops
 
 from keras_detinit import shapes
-from keras_detinit import validation
+from keras_detinit.initializers.matrix import SeededMatrixInitializer
 from keras_detinit.initializers.registry import register_initializer
-from keras_detinit.initializers.seeding import SeededInitializer
 
 #: Standard deviation of the symmetric entries, before fan-in scaling:
 #: ``-2 sqrt(2) / (3 sqrt(pi)) + sqrt(1 + 8 / (9 pi))`` (about 0.6007).
@@ -25,7 +23,7 @@ BETA_BETA = 1.0
 
 
 @register_initializer("randomized_asymmetric")
-class RandomizedAsymmetric(SeededInitializer):
+class RandomizedAsymmetric(SeededMatrixInitializer):
     """Randomized asymmetric initializer (RAI) against dying ReLU.
 
     As set up in section 4.2 of Lee et al. ("Improved weight initialization
@@ -43,6 +41,8 @@ class RandomizedAsymmetric(SeededInitializer):
     Args:
         seed: An int, a `keras.random.SeedGenerator`, or None, as for
             Keras' random initializers.
+        input_axes: Kernel axes of the fan-in, or None (Keras' rule).
+        output_axes: Kernel axes of the units, or None.
 
     Example:
 
@@ -52,9 +52,7 @@ class RandomizedAsymmetric(SeededInitializer):
     ...     10, activation="relu", kernel_initializer="randomized_asymmetric")
     """
 
-    def __call__(self, shape: Sequence[int], dtype=None):
-        dtype = validation.float_dtype(dtype)
-        view = shapes.matrix_view(shape)
+    def matrix_t(self, view: shapes.MatrixView, dtype: str):
         seed = self.seed_generator()
         units = (1, view.rows)
         chosen = keras.random.randint(units, 0, view.cols, seed=seed)
@@ -68,5 +66,4 @@ class RandomizedAsymmetric(SeededInitializer):
             seed=seed,
         )
         _, inputs = shapes.unit_indices(view)
-        kernel_t = ops.where(inputs - 1 == chosen, asymmetric, symmetric)
-        return shapes.matrix_to_kernel(kernel_t, view, transposed=True)
+        return ops.where(inputs - 1 == chosen, asymmetric, symmetric)

@@ -11,7 +11,7 @@ Example:
 >>> class Noise(SeededInitializer):
 ...     def __call__(self, shape, dtype=None):
 ...         return keras.random.normal(shape, seed=self.seed_generator())
->>> Noise(seed=1)((2, 2)).shape
+>>> tuple(Noise(seed=1)((2, 2)).shape)
 (2, 2)
 """
 
@@ -25,11 +25,16 @@ import keras
 class SeededInitializer(keras.initializers.Initializer):
     """Base class: stores ``seed`` and hands out seeds for one call's draws.
 
+    It cooperates with other bases: keyword arguments other than ``seed``
+    go to the next base (e.g. `MatrixInitializer`'s axes).
+
     Args:
         seed: A Python int, a `keras.random.SeedGenerator`, or None.
+        **kwargs: Passed on to the next base class.
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
         self._init_seed = seed
         if seed is None:
             seed = random.randint(1, int(1e9))
@@ -55,4 +60,7 @@ class SeededInitializer(keras.initializers.Initializer):
         return keras.random.SeedGenerator(self.seed)
 
     def get_config(self) -> dict:
-        return {"seed": keras.saving.serialize_keras_object(self._init_seed)}
+        return {
+            **super().get_config(),
+            "seed": keras.saving.serialize_keras_object(self._init_seed),
+        }

@@ -12,9 +12,10 @@ from keras import ops
 
 from keras_detinit import shapes
 from keras_detinit import validation
+from keras_detinit.initializers.matrix import MatrixInitializer
+from keras_detinit.initializers.matrix import compute_dtype
 from keras_detinit.initializers.registry import register_initializer
-
-MODES = ("fan_avg", "fan_in", "fan_out")
+from keras_detinit.shapes import MODES
 FREQUENCIES = ("paper", "nondegenerate")
 
 # Exact int32 products need both factors below this bound.
@@ -40,7 +41,7 @@ class DegenerateRows:
 
 
 @register_initializer("sinusoidal")
-class Sinusoidal(keras.initializers.Initializer):
+class Sinusoidal(MatrixInitializer):
     """Deterministic Sinusoidal initializer.
 
     Builds the paper's matrix ``W`` (``m`` units by ``n = fan_in``) as
@@ -85,6 +86,13 @@ class Sinusoidal(keras.initializers.Initializer):
     and ``v = 1/2`` exactly. That option needs ``n >= 3``. The paper's
     formula is the default.
 
+    **Other layers.** Through `MatrixInitializer` the matrix is laid out for
+    any kernel whose axes are known (``EinsumDense`` and attention kernels
+    via Keras' ``input_axes``/``output_axes``; every layer through
+    `keras_detinit.reinitialize`). Projection ``p`` of a layer shifts the
+    inputs by ``s_p``, which is the phase offset ``2 pi k_i s_p / n`` of
+    row ``i``: variance and row sums stay as they are.
+
     Args:
         scale: Positive scaling factor of the variance.
         mode: One of ``"fan_avg"`` (default, Glorot), ``"fan_in"`` (use
@@ -92,6 +100,8 @@ class Sinusoidal(keras.initializers.Initializer):
         frequencies: ``"paper"`` (default, ``k_i = 2 pi i``) or
             ``"nondegenerate"`` (skips frequencies that give degenerate
             rows).
+        input_axes: Kernel axes of the fan-in, or None (Keras' rule).
+        output_axes: Kernel axes of the units, or None.
 
     Example:
 
@@ -107,24 +117,22 @@ class Sinusoidal(keras.initializers.Initializer):
         scale: float = 1.0,
         mode: str = "fan_avg",
         frequencies: str = "paper",
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
     ):
+        super().__init__(input_axes, output_axes)
         self.scale = validation.check_positive("scale", scale)
         self.mode = validation.check_choice("mode", mode, MODES)
         self.frequencies = validation.check_choice(
             "frequencies", frequencies, FREQUENCIES
         )
 
-    def __call__(self, shape: Sequence[int], dtype=None):
-        dtype = validation.float_dtype(dtype)
-        view = shapes.matrix_view(shape)
+    def matrix_t(self, view: shapes.MatrixView, dtype: str):
+        _check_size(view)  # before the row scans and tables, which grow with m * n
         self._warn_if_degenerate(view)
-        amplitude = self.amplitude(view.kernel_shape)
-        compute_dtype = "float64" if dtype == "float64" else "float32"
-        kernel_t = _sinusoid_rows_t(
-            self._frequency_residues(view), view, amplitude, compute_dtype
+        return _sinusoid_rows_t(
+            self._frequency_residues(view), view, self._amplitude(view), compute_dtype(dtype)
         )
-        kernel = shapes.matrix_to_kernel(kernel_t, view, transposed=True)
-        return ops.cast(kernel, dtype)
 
     def amplitude(self, shape: Sequence[int]) -> float:
         """Return the amplitude ``a`` used for a kernel shape.
@@ -141,7 +149,9 @@ class Sinusoidal(keras.initializers.Initializer):
                 (e.g. ``(1, 1)`` or ``(2, 1)``), so no amplitude reaches the
                 variance.
         """
-        view = shapes.matrix_view(shape)
+        return self._amplitude(self.view(shape))
+
+    def _amplitude(self, view: shapes.MatrixView) -> float:
         unit_variance = self._unit_variance(view)
         if unit_variance <= 0.0:
             raise ValueError(
@@ -162,7 +172,9 @@ class Sinusoidal(keras.initializers.Initializer):
             A `DegenerateRows`; always empty for
             ``frequencies="nondegenerate"``.
         """
-        view = shapes.matrix_view(shape)
+        return self._degenerate_rows(self.view(shape))
+
+    def _degenerate_rows(self, view: shapes.MatrixView) -> DegenerateRows:
         if self.frequencies == "nondegenerate":
             return DegenerateRows(zero=(), not_cancelling=())
         m, n = view.rows, view.cols
@@ -179,6 +191,7 @@ class Sinusoidal(keras.initializers.Initializer):
             "scale": self.scale,
             "mode": self.mode,
             "frequencies": self.frequencies,
+            **super().get_config(),
         }
 
     def _unit_variance(self, view: shapes.MatrixView) -> float:
@@ -211,7 +224,7 @@ class Sinusoidal(keras.initializers.Initializer):
         return offset
 
     def _warn_if_degenerate(self, view: shapes.MatrixView) -> None:
-        rows = self.degenerate_rows(view.kernel_shape)
+        rows = self._degenerate_rows(view)
         problems = []
         if rows.zero:
             problems.append(f"all-zero rows {_summarize(rows.zero)}")
@@ -225,7 +238,7 @@ class Sinusoidal(keras.initializers.Initializer):
                 f"units, n={view.cols} inputs) has {' and '.join(problems)} "
                 "(1-based row indices of the paper's formula). Pass "
                 "frequencies='nondegenerate' to avoid them.",
-                stacklevel=3,
+                stacklevel=5,
             )
 
 
@@ -241,29 +254,29 @@ def _sinusoid_rows_t(residues, view: shapes.MatrixView, amplitude: float, dtype:
 
     With ``j = q B + d + 1`` and ``B ~ sqrt(n)``, ``V`` is the sum of a
     ``(n / B, m)`` table over ``q`` and a ``(B, m)`` table over ``d``, so the
-    integer products and one of the two reductions are paid on small tables
-    only.
+    integer products and the reductions are paid on small tables only. Both
+    tables lie in ``[0, m n)``, so their sum wraps at most once: a compare and
+    select reduces the full-size table, where an integer modulo costs more
+    than the sine itself on TensorFlow.
     """
     m, n = view.rows, view.cols
     period = m * n
-    if 5 * period >= 2 * _INT32_LIMIT:
-        raise ValueError(
-            "Sinusoidal supports kernels with m * n < 858,993,459 entries "
-            f"(exact int32 phases). Received shape {view.kernel_shape}."
-        )
     rows, _ = shapes.unit_indices(view)
     fine = math.isqrt(n - 1) + 1
     offsets = ops.arange(0, fine, dtype="int32")[:, None]
     fine_turns = m * _mulmod(residues, offsets, n)
-    row_turns = n * ops.mod(rows, m) + period // 2
+    half = period // 2
+    row_turns = n * ops.mod(rows, m) + half
     step = 2.0 * math.pi / period
 
     def block(first: int, stop: int):
         starts = ops.mod(ops.arange(first, stop, dtype="int32")[:, None] * fine + 1, n)
         coarse_turns = ops.mod(m * _mulmod(residues, starts, n) + row_turns, period)
-        turns = ops.mod(coarse_turns[:, None, :] + fine_turns[None, :, :], period)
+        # The centered phase before its single wrap: in [-half, 2 m n - half).
+        turns = (coarse_turns - half)[:, None, :] + fine_turns[None, :, :]
+        turns = ops.where(turns >= period - half, turns - period, turns)
         turns = ops.reshape(turns, (-1, m))[: n - first * fine]
-        return ops.sin(ops.cast(turns - period // 2, dtype) * step) * amplitude
+        return ops.sin(ops.cast(turns, dtype) * step) * amplitude
 
     coarse = -(-n // fine)
     per_block = max(1, _block_entries() // (fine * m))
@@ -285,17 +298,30 @@ def _block_entries() -> int:
     return _INT32_LIMIT if keras.backend.backend() == "tensorflow" else 2**20
 
 
+def _check_size(view: shapes.MatrixView) -> None:
+    """The limits of the exact int32 phase: ``m * n`` and the fan-in ``n``."""
+    if 5 * view.rows * view.cols >= 2 * _INT32_LIMIT:
+        raise ValueError(
+            "Sinusoidal supports kernels with m * n < 858,993,459 entries "
+            f"(exact int32 phases). Received shape {view.kernel_shape} "
+            f"({view.rows * view.cols:,} entries)."
+        )
+    n = view.cols
+    # `_mulmod` splits b = high * base + low; high * (n - 1) must fit int32.
+    if (n - 1) ** 2 >= _INT32_LIMIT and (n - 1) * ((n - 1) // (_INT32_LIMIT // n)) >= _INT32_LIMIT:
+        raise ValueError(
+            "Sinusoidal supports a fan-in n up to 1,600,000 (n**3 < 2**62). "
+            f"Received n={n} for shape {view.kernel_shape}."
+        )
+
+
 def _mulmod(a, b, n: int):
     """``(a * b) mod n`` in int32 for ``0 <= a, b < n``, without overflow."""
     if (n - 1) ** 2 < _INT32_LIMIT:
         return ops.mod(a * b, n)
-    # Split b = high * base + low so that every partial product fits int32.
+    # Split b = high * base + low so that every partial product fits int32
+    # (`_check_size` has made sure it can).
     base = _INT32_LIMIT // n
-    if (n - 1) * ((n - 1) // base) >= _INT32_LIMIT:
-        raise ValueError(
-            "Sinusoidal supports a fan-in n up to 1,600,000 (n**3 < 2**62). "
-            f"Received n={n}."
-        )
     high = ops.mod(a * (b // base), n)
     low = ops.mod(a * ops.mod(b, base), n)
     return ops.mod(ops.mod(high * base, n) + low, n)

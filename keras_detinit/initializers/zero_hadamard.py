@@ -9,12 +9,12 @@ import keras
 from keras import ops
 
 from keras_detinit import shapes
-from keras_detinit import validation
+from keras_detinit.initializers.matrix import MatrixInitializer
 from keras_detinit.initializers.registry import register_initializer
 
 
 @register_initializer("zero_hadamard")
-class ZerOHadamard(keras.initializers.Initializer):
+class ZerOHadamard(MatrixInitializer):
     """Deterministic ZerO initializer: partial identity or scaled Hadamard.
 
     Algorithm 1 of "ZerO Initialization: Initializing Neural Networks with
@@ -36,7 +36,22 @@ class ZerOHadamard(keras.initializers.Initializer):
 
     For Conv kernels ``(*kernel_size, in, out)`` the channel matrix sits at
     the spatial center (index ``size // 2`` on every spatial axis) and all
-    other taps are zero, as in the authors' code.
+    other taps are zero, as in the authors' code. A depthwise kernel is
+    one ``(multiplier, 1)`` channel matrix per input channel, so each
+    channel gets the Dirac identity (its center tap is 1 for multiplier 1);
+    no channel is left all-zero.
+
+    On other layers (see `MatrixInitializer`) ``in`` and ``out`` are the
+    true input channels and units; projection ``p`` of a layer permutes the
+    inputs cyclically (a partial identity becomes a partial permutation).
+    On an ``Embedding`` (one row per token) the scheme needs
+    ``input_dim <= output_dim``, where every token gets its own one-hot
+    vector; with more tokens than dimensions the Hadamard rows repeat, so
+    that layout is refused.
+
+    Args:
+        input_axes: Kernel axes of the fan-in, or None (Keras' rule).
+        output_axes: Kernel axes of the units, or None.
 
     Example:
 
@@ -44,21 +59,32 @@ class ZerOHadamard(keras.initializers.Initializer):
     >>> layer = keras.layers.Dense(16, kernel_initializer="zero_hadamard")
     """
 
-    def __call__(self, shape: Sequence[int], dtype=None):
-        dtype = validation.float_dtype(dtype)
-        view = shapes.matrix_view(shape)
-        *spatial, inputs, units = view.kernel_shape
-        channels = _channel_matrix_t(inputs, units, dtype)
+    def __init__(
+        self,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(input_axes, output_axes)
+
+    def matrix_t(self, view: shapes.MatrixView, dtype: str):
+        channels = _channel_matrix_t(view.channels, view.rows, dtype)
+        spatial = view.spatial_shape
         if not spatial:
             return channels
         center = ops.zeros(spatial, dtype=dtype)
         center = ops.scatter_update(
             center, [[size // 2 for size in spatial]], ops.ones((1,), dtype=dtype)
         )
-        return center[..., None, None] * channels
+        return ops.reshape(center[..., None, None] * channels, (view.cols, view.rows))
 
-    def get_config(self) -> dict:
-        return {}
+    def check_view(self, view: shapes.MatrixView) -> None:
+        if view.kind == "embedding" and view.rows > view.cols:
+            raise ValueError(
+                f"zero_hadamard on an Embedding of {view.rows} tokens and "
+                f"{view.cols} dimensions repeats the Hadamard rows, so tokens "
+                "share vectors (it needs input_dim <= output_dim). Use "
+                "'sinusoidal' there, or leave the embedding to its own initializer."
+            )
 
 
 def hadamard_signs(rows: int, cols: int):
