@@ -6,46 +6,39 @@ float32 kernels are generated:
 * ``N x N``: square, where ``W = Q Q^T`` is the identity (Proposition 1);
 * ``N x N/2`` (``N`` inputs, ``N/2`` units): the general closed form.
 
-Each is timed as the best of ``--repeats`` calls, materialized with
-``keras.ops.convert_to_numpy``, against ``keras.initializers.GlorotUniform``
-of the same shape. The dense-QR construction `epsilon_orthogonal_qr`
-(NumPy, float64) is timed once per shape. The script also checks that the
-closed form equals the QR construction (max abs difference) and reports
-``max |W^T W - I|`` (``W W^T`` for wide ``W``), both in float64 from the
-float32 kernel.
+EpsilonOrthogonal and ``keras.initializers.GlorotUniform`` of the same shape
+are timed side by side with `timing.time_side_by_side` (warm-up excluded,
+best and median of ``--repeats`` interleaved calls). The dense-QR
+construction `epsilon_orthogonal_qr` (NumPy, float64; nothing to compile,
+6-45 s a call) is timed with the same helper, ``--qr-repeats`` calls after
+``--qr-warmup``. The script also checks that the closed form equals the QR
+construction (max abs difference) and reports ``max |W^T W - I|``
+(``W W^T`` for wide ``W``), both in float64 from the float32 kernel.
 
-Example:
+Run from the repository root, once per backend:
 
     KERAS_BACKEND=jax python benchmarks/bench_epsilon_orthogonal.py \\
-        --sizes 4096 8192 --out results_jax.md
+        --sizes 4096 8192 --out benchmarks/results
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import pathlib
 
 import keras
 import numpy as np
+import report
+from timing import add_timing_arguments
+from timing import describe_backend
+from timing import describe_timing
+from timing import time_side_by_side
+from timing import timing_note
 
+from keras_detinit import reporting
 from keras_detinit.initializers import EpsilonOrthogonal
 from keras_detinit.initializers import epsilon_orthogonal_qr
-
-COLUMNS = (
-    "backend", "shape", "glorot_s", "eps_orth_s", "qr_s", "eps_vs_glorot",
-    "qr_vs_eps", "max_diff_vs_qr", "max_orth_error",
-)
-
-
-def best_seconds(generate, repeats: int) -> float:
-    """Best wall time of ``repeats`` calls, each materialized as NumPy."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        keras.ops.convert_to_numpy(generate())
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def orthogonality_error(matrix: np.ndarray) -> float:
@@ -54,74 +47,101 @@ def orthogonality_error(matrix: np.ndarray) -> float:
     return float(np.abs(gram - np.eye(len(gram))).max())
 
 
-def measure(shape: tuple[int, int], epsilon: float, repeats: int, qr: bool) -> dict:
-    init = EpsilonOrthogonal(epsilon)
+def measure(shape: tuple[int, int], args) -> dict:
+    """Time one kernel shape and check it against the QR construction."""
+    init = EpsilonOrthogonal(args.epsilon)
     glorot = keras.initializers.GlorotUniform(seed=0)
-    glorot_s = best_seconds(lambda: glorot(shape, dtype="float32"), repeats)
-    eps_s = best_seconds(lambda: init(shape, dtype="float32"), repeats)
+    timings = time_side_by_side(
+        {
+            "glorot_uniform": lambda: glorot(shape, dtype="float32"),
+            "epsilon_orthogonal": lambda: init(shape, dtype="float32"),
+        },
+        repeats=args.repeats,
+        warmup=args.warmup,
+    )
+    eps, glorot_timing = timings["epsilon_orthogonal"], timings["glorot_uniform"]
     kernel = keras.ops.convert_to_numpy(init(shape, dtype="float32"))
     matrix = kernel.astype(np.float64).T  # W: units x inputs
     row = {
-        "backend": keras.backend.backend(),
         "shape": f"{shape[0]}x{shape[1]}",
-        "glorot_s": glorot_s,
-        "eps_orth_s": eps_s,
-        "eps_vs_glorot": eps_s / glorot_s,
+        "glorot_uniform": glorot_timing.summary(),
+        "epsilon_orthogonal": eps.summary(),
+        "eps_vs_glorot": _rounded(eps.ratio(glorot_timing)),
         "max_orth_error": orthogonality_error(matrix),
-        "qr_s": None,
-        "qr_vs_eps": None,
-        "max_diff_vs_qr": None,
     }
-    if qr:
-        start = time.perf_counter()
-        reference = epsilon_orthogonal_qr(matrix.shape[0], matrix.shape[1], epsilon)
-        row["qr_s"] = time.perf_counter() - start
-        row["qr_vs_eps"] = row["qr_s"] / eps_s
-        row["max_diff_vs_qr"] = float(np.abs(matrix - reference).max())
+    if args.qr_repeats:
+        references = []
+
+        def qr():
+            references.append(epsilon_orthogonal_qr(*matrix.shape, args.epsilon))
+
+        qr_timing = time_side_by_side(
+            {"qr": qr}, repeats=args.qr_repeats, warmup=args.qr_warmup
+        )["qr"]
+        row["qr"] = qr_timing.summary()
+        row["qr_vs_eps"] = _rounded(qr_timing.ratio(eps), digits=1)
+        row["max_diff_vs_qr"] = float(np.abs(matrix - references[-1]).max())
     return row
 
 
-def markdown(rows: list[dict], epsilon: float) -> str:
-    def cell(value):
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            return f"{value:.3g}"
-        return str(value)
+def _rounded(ratio: dict[str, float], digits: int = 3) -> dict[str, float]:
+    return {key: round(value, digits) for key, value in ratio.items()}
 
-    lines = [
-        f"epsilon = {epsilon}, float32 kernels (inputs x units), seconds "
-        "(best of repeats; QR timed once).",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
+
+def as_markdown(result: dict) -> str:
+    def qr_cells(row):
+        if "qr" not in row:
+            return ["-"] * 4
+        return [row["qr"]["best_s"], row["qr_vs_eps"]["best"], row["qr_vs_eps"]["median"],
+                f"{row['max_diff_vs_qr']:.3g}"]
+
+    header = [
+        "backend", "shape", "GlorotUniform best (s)", "GlorotUniform median (s)",
+        "EpsilonOrthogonal best (s)", "EpsilonOrthogonal median (s)",
+        "vs Glorot (best)", "vs Glorot (median)", "QR best (s)", "QR / closed form (best)",
+        "QR / closed form (median)", "max diff to QR", "max orth error",
     ]
-    lines += ["| " + " | ".join(cell(row[c]) for c in COLUMNS) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    rows = [
+        [result["backend"], row["shape"],
+         row["glorot_uniform"]["best_s"], row["glorot_uniform"]["median_s"],
+         row["epsilon_orthogonal"]["best_s"], row["epsilon_orthogonal"]["median_s"],
+         row["eps_vs_glorot"]["best"], row["eps_vs_glorot"]["median"],
+         *qr_cells(row), f"{row['max_orth_error']:.3g}"]
+        for row in result["rows"]
+    ]
+    qr = result["qr_timing"]
+    note = (
+        f"epsilon = {result['epsilon']}, float32 kernels (inputs x units). "
+        f"QR construction (NumPy, float64): {qr['warmup']} warm-up, {qr['repeats']} "
+        f"timed call(s) per shape. {timing_note(result['timing'])}"
+    )
+    return reporting.markdown_table(header, rows) + "\n\n" + note
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
     parser.add_argument("--epsilon", type=float, default=0.1)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-qr", action="store_true", help="skip the QR reference")
-    parser.add_argument("--out", help="write results to a .json or .md file")
+    parser.add_argument("--qr-repeats", type=int, default=1,
+                        help="timed QR constructions per shape (0: skip QR)")
+    parser.add_argument("--qr-warmup", type=int, default=0,
+                        help="untimed QR constructions first")
+    parser.add_argument("--out", type=pathlib.Path, help="folder for the JSON and markdown")
+    add_timing_arguments(parser, repeats=7, warmup=1)
     args = parser.parse_args(argv)
 
-    rows = []
+    result = {
+        "backend": describe_backend(),
+        "epsilon": args.epsilon,
+        "timing": describe_timing(args.repeats, args.warmup),
+        "qr_timing": {"repeats": args.qr_repeats, "warmup": args.qr_warmup},
+        "rows": [],
+    }
     for size in args.sizes:
         for shape in ((size, size), (size, size // 2)):
-            rows.append(measure(shape, args.epsilon, args.repeats, not args.no_qr))
-            print(markdown(rows[-1:], args.epsilon).splitlines()[-1], flush=True)
-    text = markdown(rows, args.epsilon)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as handle:
-            if args.out.endswith(".json"):
-                json.dump({"epsilon": args.epsilon, "rows": rows}, handle, indent=2)
-            else:
-                handle.write(text)
+            result["rows"].append(measure(shape, args))
+            print(json.dumps(result["rows"][-1]), flush=True)
+    report.publish(args.out, "epsilon_orthogonal", result, as_markdown(result))
 
 
 if __name__ == "__main__":
