@@ -75,6 +75,23 @@ class LogRange:
         object.__setattr__(self, "high", high)
 
     @classmethod
+    def around(cls, center: float, factor: float) -> LogRange:
+        """``[center / factor, center * factor]``: centred on a log scale.
+
+        Args:
+            center: The range's geometric centre, finite and > 0.
+            factor: How far each bound lies from it, as a ratio, > 1.
+
+        Example:
+
+        >>> LogRange.around(0.15, 10.0)
+        LogRange(low=0.015, high=1.5)
+        """
+        center = validation.check_positive("center", center)
+        factor = validation.check_in_range("factor", factor, low=1.0, low_inclusive=False)
+        return cls(center / factor, center * factor)
+
+    @classmethod
     def of(cls, name: str, value) -> LogRange:
         """A `LogRange` from a ``(low, high)`` pair; errors name ``name``."""
         if isinstance(value, LogRange):
