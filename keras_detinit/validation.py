@@ -116,10 +116,15 @@ def check_in_range(
     return number
 
 
-def check_int(name: str, value, low: int = 1) -> int:
-    """Return ``value`` if it is an integer >= ``low``, else raise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
+    """Return ``value`` if it is an integer in ``[low, high]``, else raise.
+
+    ``high=None`` sets no upper bound.
+    """
+    bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+    if (isinstance(value, bool) or not isinstance(value, int) or value < low
+            or (high is not None and value > high)):
         raise ValueError(
-            f"`{name}` must be an integer >= {low}. Received: {name}={value!r}"
+            f"`{name}` must be an integer {bounds}. Received: {name}={value!r}"
         )
     return value

@@ -63,9 +63,9 @@ def test_read_idx_raw_and_gzip(tmp_path, gz):
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_loaded_images_are_scaled_float32(tmp_path, gz):
-    arrays = write_dataset(tmp_path, n_train=20, gz=gz)
+    arrays = write_dataset(tmp_path / "mnist", n_train=20, gz=gz)
     arrays["train_images"][1, 5, :3] = [0, 51, 255]
-    write(tmp_path / (NAMES["train_images"] + (".gz" if gz else "")),
+    write(tmp_path / "mnist" / (NAMES["train_images"] + (".gz" if gz else "")),
           idx_bytes(arrays["train_images"]), gz)
     (x, y), (x_test, y_test) = datasets.load_mnist(tmp_path, download=False)
     assert x.dtype == np.float32 and x_test.dtype == np.float32
@@ -165,16 +165,16 @@ def test_incomplete_directory_names_missing_file(tmp_path):
 def test_images_must_be_28_by_28(tmp_path):
     for key, shape in [("train_images", (3, 5, 5)), ("test_images", (3, 5, 5)),
                        ("train_labels", (3,)), ("test_labels", (3,))]:
-        write(tmp_path / NAMES[key], idx_bytes(np.zeros(shape)))
+        write(tmp_path / "mnist" / NAMES[key], idx_bytes(np.zeros(shape)))
     with pytest.raises(idx.DatasetError, match=r"expected uint8 of shape "
                        r"\(N, 28, 28\)"):
         datasets.load_mnist(tmp_path, download=False)
 
 
 def test_labels_must_be_classes(tmp_path):
-    arrays = write_dataset(tmp_path, n_train=20, gz=False)
+    arrays = write_dataset(tmp_path / "mnist", n_train=20, gz=False)
     arrays["test_labels"][3] = 10
-    write(tmp_path / NAMES["test_labels"], idx_bytes(arrays["test_labels"]))
+    write(tmp_path / "mnist" / NAMES["test_labels"], idx_bytes(arrays["test_labels"]))
     with pytest.raises(idx.DatasetError, match=r"test set.*\[0, 10\]"):
         datasets.load_mnist(tmp_path, download=False)
 
@@ -183,16 +183,16 @@ def test_labels_must_be_classes(tmp_path):
 
 
 def test_explicit_dir_beats_env_var_beats_keras_cache(isolated, monkeypatch):
-    write_dataset(isolated / "explicit", n_train=20)
-    write_dataset(isolated / "env", n_train=30)
+    write_dataset(isolated / "explicit" / "mnist", n_train=20)
+    write_dataset(isolated / "env" / "mnist", n_train=30)
     keras_home = isolated / "keras_home"
     write_npz(keras_home / "datasets" / "mnist.npz", n_train=40)
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     monkeypatch.setenv(datasets.ENV_VAR, str(isolated / "env"))
 
     explicit = source_size("mnist", data_dir=isolated / "explicit")
-    assert explicit == (f"IDX files in {isolated / 'explicit'}", 20)
-    assert source_size("mnist") == (f"IDX files in {isolated / 'env'}", 30)
+    assert explicit == (f"IDX files in {isolated / 'explicit' / 'mnist'}", 20)
+    assert source_size("mnist") == (f"IDX files in {isolated / 'env' / 'mnist'}", 30)
     monkeypatch.delenv(datasets.ENV_VAR)
     cache = keras_home / "datasets" / "mnist.npz"
     assert source_size("mnist") == (f"Keras cache {cache}", 40)
@@ -407,7 +407,7 @@ def test_split_needs_both_parts_nonempty():
 
 
 def test_load_dataset_splits_then_subsamples(isolated):
-    write_dataset(isolated, n_train=60, n_test=20)
+    write_dataset(isolated / "mnist", n_train=60, n_test=20)
     data = datasets.load_dataset("mnist", isolated, samples_per_class=2,
                                  validation_fraction=0.5, seed=4,
                                  download=False)

@@ -55,6 +55,7 @@ def test_compile_rejects_bad_learning_rate():
         models.compile_classifier(models.build_ffnn((4,), [], 3), learning_rate=0.0)
 
 
+@pytest.mark.slow
 def test_run_demo_trains_each_initializer(data_dir):
     results = demo.run_demo(
         data_dir=str(data_dir),
@@ -71,6 +72,7 @@ def test_run_demo_trains_each_initializer(data_dir):
     assert "sinusoidal" in table and "glorot_uniform" in table
 
 
+@pytest.mark.slow
 def test_cli_demo_prints_the_table(data_dir, capsys):
     status = cli.main(
         ["demo", "--data-dir", str(data_dir), "--epochs", "1", "--hidden", "8",
@@ -97,6 +99,7 @@ def test_cli_rejects_bad_epochs(data_dir, capsys):
     assert "epochs" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_info():
     out = subprocess.run(
         [sys.executable, "-m", "keras_detinit.cli", "info"],

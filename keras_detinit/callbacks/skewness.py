@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from typing import Sequence
 
@@ -145,19 +146,21 @@ class SkewnessCallback(EpochZeroCallback):
         pre_activations = self._probe_for(model)(self.probe_data)
         per_layer = {
             name: layer_summary(
-                z, self.alphas, self.method, self.oui_pairs, self.seed
+                z, self.alphas, self.method, self.oui_pairs, self.seed,
+                name=f"{type(self).__name__}, layer {name!r}",
             )
             for name, z in pre_activations.items()
         }
+        # A diverged layer is NaN in every metric; its mean must be NaN too.
+        diverged = any(np.isnan(summary["dead"]) for summary in per_layer.values())
         values = {}
         if self.log_layers:
             for name, summary in per_layer.items():
                 for metric, value in summary.items():
                     values[f"{self.prefix}/{name}/{metric}"] = value
         for metric in self.metric_names:
-            values[f"{self.prefix}_{MEAN}/{metric}"] = _mean_of_defined(
-                [summary[metric] for summary in per_layer.values()]
-            )
+            values[f"{self.prefix}_{MEAN}/{metric}"] = math.nan if diverged else (
+                _mean_of_defined([summary[metric] for summary in per_layer.values()]))
         self.seconds.append(time.perf_counter() - start)
         return values
 

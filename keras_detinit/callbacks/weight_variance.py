@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Sequence
 
 import keras
@@ -26,7 +28,16 @@ class WeightVarianceCallback(EpochZeroCallback):
       valid while ``mean(W)^2 << V``);
     * ``ratio``: ``V / sigma0^2``, the quantity of the paper's optimal
       condition ``sigma0^2 = V`` at steady state. Without ``sigma0``
-      (e.g. for ``he_normal``), ``V`` is divided by its own epoch-0 value.
+      (e.g. for ``he_normal``), ``V`` is divided by its own epoch-0 value;
+      the ratio is NaN, with a warning, where that value is 0 (a layer
+      initialized with zeros) or unknown (see below).
+
+    Non-finite weights (a diverged run) give NaN values and a warning.
+    TensorFlow builds a model defined without ``keras.Input`` (or a
+    subclassed one) only at its first training step, after
+    ``on_train_begin``: its weights at initialization cannot be read, so
+    the epoch-0 values are NaN, with a warning; start the model with
+    ``keras.Input`` (or build it) to have them on every backend.
 
     **Log keys** (``prefix="wvar"``), in the scheme of
     `keras_detinit.callbacks.logging`: ``wvar/<layer>/<metric>`` per layer,
@@ -79,9 +90,34 @@ class WeightVarianceCallback(EpochZeroCallback):
         self.include_biases = bool(include_biases)
         self.log_layers = bool(log_layers)
         self._initial_v: dict[str, float] = {}
+        self._initial_unknown = False
 
     def reset(self) -> None:
         self._initial_v = {}
+        self._initial_unknown = False
+
+    def on_train_begin(self, logs=None):
+        if self.layer_selection is not None or _kernel_layers(self.model):
+            super().on_train_begin(logs)
+            return
+        # Not built yet (TensorFlow builds at the first step): epoch 0 is unknown.
+        self.reset()
+        self._initial_unknown = True
+        self.initial, self.history = {}, {}
+        warnings.warn(
+            f"WeightVarianceCallback: model {self.model.name!r} has no weights yet when "
+            "training starts (TensorFlow builds it at the first step), so V at "
+            "initialization is NaN" + ("" if self.sigma0 is not None else
+                                        " and so is the ratio, which needs it") +
+            ". Start the model with keras.Input, or build it, before fit().",
+            RuntimeWarning, stacklevel=2)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._initial_unknown and not self.history:
+            unknown = dict.fromkeys(self.evaluate(), math.nan)
+            self.initial = unknown
+            self.history = {key: [value] for key, value in unknown.items()}
+        super().on_epoch_end(epoch, logs)
 
     def evaluate(self, model: keras.Model | None = None) -> dict[str, float]:
         """Compute every value now, keyed as in the logs (no ``_init`` keys).
@@ -103,9 +139,27 @@ class WeightVarianceCallback(EpochZeroCallback):
         return values
 
     def _metrics(self, key: str, weights: np.ndarray) -> dict[str, float]:
+        if not np.isfinite(weights).all():
+            warnings.warn(f"WeightVarianceCallback: {key} holds NaN or infinite weights (a "
+                          "diverged run?); its values are NaN.", RuntimeWarning, stacklevel=2)
+            return dict.fromkeys((f"{key}/{metric}" for metric in METRICS), math.nan)
         v = float(np.mean(np.square(weights)))
-        reference = self.sigma0**2 if self.sigma0 is not None else self._initial_v.setdefault(key, v)
-        return {f"{key}/v": v, f"{key}/mean": float(np.mean(weights)), f"{key}/ratio": v / reference}
+        return {f"{key}/v": v, f"{key}/mean": float(np.mean(weights)),
+                f"{key}/ratio": self._ratio(key, v)}
+
+    def _ratio(self, key: str, v: float) -> float:
+        if self.sigma0 is not None:
+            return v / self.sigma0**2
+        if self._initial_unknown:
+            return math.nan
+        reference = self._initial_v.setdefault(key, v)
+        if reference > 0:
+            return v / reference
+        if v == reference:  # warn once, when the zero reference is taken
+            warnings.warn(f"WeightVarianceCallback: {key} starts with all weights 0, so "
+                          "its ratio to the initial V is undefined (NaN); pass sigma0 "
+                          "for a fixed reference.", RuntimeWarning, stacklevel=2)
+        return math.nan
 
     def _weights_of(self, layer) -> np.ndarray:
         tensors = [layer.kernel]
@@ -122,7 +176,7 @@ class WeightVarianceCallback(EpochZeroCallback):
                 "`fit(callbacks=...)` or call `evaluate(model)`."
             )
         if self.layer_selection is None:
-            layers = [layer for layer in model.layers if hasattr(layer, "kernel")]
+            layers = _kernel_layers(model)
         else:
             layers = [
                 model.get_layer(item) if isinstance(item, str) else item
@@ -133,3 +187,8 @@ class WeightVarianceCallback(EpochZeroCallback):
                 f"The model {model.name!r} has no layer with a kernel to watch."
             )
         return layers
+
+
+def _kernel_layers(model: keras.Model) -> list:
+    """The model's top-level layers that hold a kernel now."""
+    return [layer for layer in model.layers if hasattr(layer, "kernel")]

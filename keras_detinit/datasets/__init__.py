@@ -26,7 +26,15 @@ A directory of step 1 or 2 holds the four standard files
 gzip-compressed (``.gz``), either directly or in a subdirectory ``mnist`` or
 ``fashion-mnist``; so one directory can serve both datasets. Files are
 checked (magic numbers, dimensions, sizes, matching counts) and a bad file
-raises `DatasetError` naming it. When no place holds the dataset, the
+raises `DatasetError` naming it.
+
+**The dataset asked for, or an error.** MNIST and Fashion-MNIST use the
+same file names, so the files found are identified by content: the
+published files of each dataset have known label checksums, and files of
+the other dataset raise `DatasetError` wherever they lie. Files that are
+neither (a subset, a copy of one's own) are used only from a place named
+for the dataset: a subfolder ``mnist`` or ``fashion-mnist`` (or a data
+directory of that name), the OS package directory, Keras' cache. When no place holds the dataset, the
 `DatasetError` lists every place searched and how to fix it.
 
 Example:

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import tempfile
 import zipfile
@@ -55,6 +56,9 @@ class DatasetSpec:
             ``<Keras home>/datasets``.
         keras_loader: Keras' own loader, which downloads on first use.
         class_names: Label names, indexed by label.
+        labels_sha256: SHA-256 of the published training labels followed by
+            the test labels (as ``uint8`` bytes): MNIST and Fashion-MNIST
+            share their file names, but never their labels.
     """
 
     name: str
@@ -64,6 +68,7 @@ class DatasetSpec:
     keras_cache: str
     keras_loader: Callable[[], Arrays]
     class_names: tuple[str, ...]
+    labels_sha256: str = ""
 
 
 SPECS = {
@@ -75,6 +80,7 @@ SPECS = {
         keras_cache="mnist.npz",
         keras_loader=keras.datasets.mnist.load_data,
         class_names=tuple(str(digit) for digit in range(10)),
+        labels_sha256="671ff9d70b4811116d55c3dd479efa7a981e2e62753ef7a6d5c15fea81e63d27",
     ),
     "fashion_mnist": DatasetSpec(
         name="fashion_mnist",
@@ -87,6 +93,7 @@ SPECS = {
             "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
         ),
+        labels_sha256="8ab940a680640f36c0bf1d2549cb2f3b3d4068c12547116cc7b1161b1d26663d",
     ),
 }
 ALIASES = {"fashion-mnist": "fashion_mnist", "fmnist": "fashion_mnist"}
@@ -176,7 +183,7 @@ def load_arrays(
         for path in paths:
             found = _read_if_present(path)
             if found is not None:
-                return found
+                return check_identity(spec, found, vouched=_vouched(spec, path))
         tried = ", ".join(str(path) for path in paths)
         searched.append(f"{place}: not found in {tried}" if paths else place)
     if not download:
@@ -205,7 +212,7 @@ def _load_from_named_dir(spec: DatasetSpec, data_dir) -> tuple[Arrays, str]:
     for path in paths:
         found = _read_if_present(path)
         if found is not None:
-            return found
+            return check_identity(spec, found, vouched=_vouched(spec, path))
     tried = ", ".join(str(path) for path in paths)
     problem = "does not exist" if not Path(data_dir).expanduser().is_dir() else (
         "holds no IDX files of this dataset"
@@ -218,6 +225,62 @@ def _load_from_named_dir(spec: DatasetSpec, data_dir) -> tuple[Arrays, str]:
         f"variable {ENV_VAR}, the OS package directory, Keras' cache and "
         "Keras' download."
     )
+
+
+def labels_fingerprint(arrays: Arrays) -> str:
+    """SHA-256 of the training labels followed by the test labels, as ``uint8``."""
+    digest = hashlib.sha256()
+    for _, labels in arrays:
+        digest.update(np.ascontiguousarray(labels, dtype=np.uint8).tobytes())
+    return digest.hexdigest()
+
+
+def check_identity(spec: DatasetSpec, found: tuple[Arrays, str],
+                   vouched: bool) -> tuple[Arrays, str]:
+    """Make sure the arrays read are the dataset asked for; return them.
+
+    The published MNIST and Fashion-MNIST files are told apart by their
+    labels' checksum, whatever folder holds them. Other content (a subset,
+    a copy of one's own) is trusted only where the place is named for the
+    dataset (``vouched``): a subfolder ``mnist`` or ``fashion-mnist``, or a
+    place that only ever holds this dataset.
+
+    Args:
+        spec: The dataset asked for.
+        found: ``(arrays, source)`` as read.
+        vouched: Whether the place read is named for ``spec``'s dataset.
+
+    Raises:
+        DatasetError: If the files are another dataset's, or of unknown
+            content in a place not named for the dataset.
+    """
+    arrays, source = found
+    fingerprint = labels_fingerprint(arrays)
+    if fingerprint == spec.labels_sha256:
+        return found
+    for other in SPECS.values():
+        if other.name != spec.name and fingerprint == other.labels_sha256:
+            raise idx.DatasetError(
+                f"{source} holds {other.title}, not {spec.title}: its labels are "
+                f"exactly {other.title}'s (SHA-256 {fingerprint[:12]}...). Put the "
+                f"{spec.title} files in a subfolder {spec.subdirectory!r} and name "
+                "its parent (or that subfolder) as the data directory."
+            )
+    if not vouched:
+        raise idx.DatasetError(
+            f"Cannot tell whether {source} holds {spec.title}: its files are not the "
+            f"published {spec.title} files (their labels' SHA-256 differs) and the "
+            f"folder is not named for the dataset. Move them into a subfolder "
+            f"{spec.subdirectory!r} of the data directory to use them as {spec.title}."
+        )
+    return found
+
+
+def _vouched(spec: DatasetSpec, path: Path) -> bool:
+    """Whether ``path`` is named for ``spec``'s dataset (``mnist.npz`` counts)."""
+    names = {spec.name, spec.subdirectory} | {
+        alias for alias, name in ALIASES.items() if name == spec.name}
+    return path.name.split(".")[0].lower() in names
 
 
 def _places(spec: DatasetSpec) -> list[tuple[str, list[Path]]]:

@@ -30,6 +30,11 @@ itself; the Gaussian one is a model of it.
 Inputs may be backend tensors or arrays; they are converted to NumPy and
 every result is NumPy (or a Python float).
 
+**Non-finite values.** A unit with a NaN or infinite pre-activation (a
+diverged model) has no balance: it is NaN, and every fraction over a layer
+holding such a unit is NaN, with a `RuntimeWarning`, never a count that
+would read as dead or skewed units.
+
 Example:
 
 >>> import numpy as np
@@ -43,6 +48,7 @@ array([0.75, 0.25])
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from keras import ops
@@ -94,7 +100,9 @@ def activation_balance(z, axis: int = -1) -> np.ndarray:
     Returns:
         A float64 array with one value in ``[0, 1]`` per unit.
     """
-    return np.mean(unit_samples(z, axis) > 0, axis=0, dtype=np.float64)
+    samples = unit_samples(z, axis)
+    balance = np.mean(samples > 0, axis=0, dtype=np.float64)
+    return _undefined_where_non_finite(balance, samples)
 
 
 def gaussian_balance(z, axis: int = -1) -> np.ndarray:
@@ -109,14 +117,16 @@ def gaussian_balance(z, axis: int = -1) -> np.ndarray:
         units (``sigma = 0``) get 1 if their value is positive, else 0.
     """
     matrix = unit_samples(z, axis).astype(np.float64)
-    mean = matrix.mean(axis=0)
-    std = matrix.std(axis=0)
+    with np.errstate(invalid="ignore"):  # inf - inf: the unit turns NaN below
+        mean = matrix.mean(axis=0)
+        std = matrix.std(axis=0)
     constant = std == 0
     ratio = mean / np.where(constant, 1.0, std)
     # Phi through the backend's erf: NumPy has none, and float32 is far finer
     # than any alpha of interest.
     cdf = 0.5 * (1.0 + ops.convert_to_numpy(ops.erf(ratio / math.sqrt(2.0))))
-    return np.where(constant, (mean > 0).astype(np.float64), cdf)
+    balance = np.where(constant, (mean > 0).astype(np.float64), cdf)
+    return _undefined_where_non_finite(balance, matrix)
 
 
 def estimate_balance(z, method: str = "empirical", axis: int = -1) -> np.ndarray:
@@ -167,14 +177,36 @@ def skewed_fraction(z, alpha: float, method: str = "empirical", axis: int = -1) 
         ValueError: If ``alpha`` is not in ``(0, 1/2)`` or ``method`` unknown.
     """
     alpha = check_alpha(alpha)
-    return float(np.mean(skewed_units(estimate_balance(z, method, axis), alpha)))
+    balance = estimate_balance(z, method, axis)
+    return _fraction(skewed_units(balance, alpha), balance, "skewed_fraction")
 
 
 def dead_fraction(z, axis: int = -1) -> float:
     """Fraction of units never active (``Z <= 0`` on every sample)."""
-    return float(np.mean(activation_balance(z, axis) == 0.0))
+    balance = activation_balance(z, axis)
+    return _fraction(balance == 0.0, balance, "dead_fraction")
 
 
 def always_active_fraction(z, axis: int = -1) -> float:
-    """Fraction of units active (``Z > 0``) on every sample."""
-    return float(np.mean(activation_balance(z, axis) == 1.0))
+    """Fraction of units active (``Z > 0`` on every sample)."""
+    balance = activation_balance(z, axis)
+    return _fraction(balance == 1.0, balance, "always_active_fraction")
+
+
+def non_finite_result(what: str) -> float:
+    """Warn that ``what`` met NaN or infinite pre-activations; return NaN."""
+    warnings.warn(
+        f"{what}: the pre-activations hold NaN or infinite values (a diverged "
+        "model or probe batch?); the result is NaN.", RuntimeWarning, stacklevel=3)
+    return math.nan
+
+
+def _fraction(flags: np.ndarray, balance: np.ndarray, what: str) -> float:
+    if np.isnan(balance).any():
+        return non_finite_result(what)
+    return float(np.mean(flags))
+
+
+def _undefined_where_non_finite(balance: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    # A NaN sample has no sign; an infinite one means the unit diverged.
+    return np.where(np.isfinite(samples).all(axis=0), balance, np.nan)

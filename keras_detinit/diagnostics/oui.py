@@ -36,6 +36,7 @@ import numpy as np
 from keras import ops
 
 from keras_detinit import validation
+from keras_detinit.diagnostics import balance as balance_lib
 
 # Rows of the Gram matrix computed at once by the exact all-pairs path.
 _BLOCK_ROWS = 1024
@@ -63,18 +64,22 @@ def oui(z, num_pairs: int | None = None, seed: int = 0) -> float:
         seed: Seed of the pair sampling (>= 0); unused when exact.
 
     Returns:
-        The OUI in ``[0, 1]``.
+        The OUI in ``[0, 1]``; NaN, with a `RuntimeWarning`, if ``z`` holds
+        NaN or infinite values.
 
     Raises:
         ValueError: For too few samples or units, or invalid arguments.
     """
-    patterns = activation_patterns(z)
+    values = np.asarray(ops.convert_to_numpy(z))
+    patterns = activation_patterns(values)
     samples, width = patterns.shape
     if samples < 2 or width < 2:
         raise ValueError(
             "OUI needs at least 2 samples and a pattern of at least 2 units. "
             f"Received: {samples} samples of {width} units"
         )
+    if not np.isfinite(values).all():
+        return balance_lib.non_finite_result("oui")
     cap = width // 2
     if num_pairs is None:
         return _all_pairs_capped_sum(patterns, cap) / (cap * samples * (samples - 1) / 2)

@@ -11,6 +11,10 @@ layer and what the Table 1 reproduction reports. Metric names:
 * ``dead``: fraction of units never active on the batch.
 * ``always_active``: fraction of units active on every sample.
 
+A layer whose pre-activations hold NaN or infinite values (a diverged
+model) gets NaN for every metric, with a `RuntimeWarning`: it is neither
+dead nor skewed, it has no pattern to measure.
+
 Example:
 
 >>> import numpy as np
@@ -25,6 +29,7 @@ import math
 from typing import Sequence
 
 import numpy as np
+from keras import ops
 
 from keras_detinit.diagnostics import balance as balance_lib
 from keras_detinit.diagnostics.oui import oui
@@ -47,6 +52,7 @@ def layer_summary(
     oui_pairs: int | None = 4096,
     seed: int = 0,
     axis: int = -1,
+    name: str = "layer_summary",
 ) -> dict[str, float]:
     """Skewed fractions, OUI, dead and always-active fractions of a layer.
 
@@ -59,10 +65,16 @@ def layer_summary(
         oui_pairs: Sample pairs for the OUI (None: all pairs).
         seed: Seed of the OUI's pair sampling.
         axis: The axis holding the units.
+        name: What the warning about non-finite values names, e.g. the layer.
 
     Returns:
-        Metric name -> value, in the order of `metric_names`.
+        Metric name -> value, in the order of `metric_names`; all NaN if
+        ``z`` holds a NaN or infinite value.
     """
+    z = np.asarray(ops.convert_to_numpy(z))
+    if not np.isfinite(z).all():
+        undefined = balance_lib.non_finite_result(name)
+        return dict.fromkeys(metric_names(alphas), undefined)
     observed = balance_lib.activation_balance(z, axis)
     estimate = observed if method == "empirical" else balance_lib.estimate_balance(z, method, axis)
     summary = {
