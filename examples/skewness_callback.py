@@ -20,6 +20,7 @@ import keras
 
 from keras_detinit import models
 from keras_detinit.callbacks import SkewnessCallback
+from keras_detinit.reporting import pyplot
 
 from _data import add_data_arguments
 from _data import load_data
@@ -58,11 +59,7 @@ def curve(path: pathlib.Path, metric: str) -> list[float]:
 
 
 def plot(paths: dict[str, pathlib.Path], out: pathlib.Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.2))
     for axis, metric in zip(axes, METRICS):
         for name, path in paths.items():

@@ -19,9 +19,14 @@ from keras_detinit import callbacks
 from keras_detinit import datasets
 from keras_detinit import diagnostics
 from keras_detinit import initializers
+from keras_detinit import layer_view
 from keras_detinit import models
+from keras_detinit import protocol
+from keras_detinit import reinitialization
+from keras_detinit import reporting
 from keras_detinit import shapes
 from keras_detinit.initializers import Sinusoidal
+from keras_detinit.reinitialization import reinitialize
 
 __version__ = "0.1.0"
 
@@ -31,7 +36,12 @@ __all__ = [
     "datasets",
     "diagnostics",
     "initializers",
+    "layer_view",
     "models",
+    "protocol",
+    "reinitialization",
+    "reinitialize",
+    "reporting",
     "shapes",
     "__version__",
 ]

@@ -21,7 +21,7 @@ import keras
 
 from keras_detinit import datasets
 from keras_detinit import models
-from keras_detinit import validation
+from keras_detinit import protocol as protocols
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,16 +47,17 @@ def run_demo(
     initializers: Sequence[str] = ("sinusoidal", "glorot_uniform"),
     hidden_units: Sequence[int] = (256,),
     epochs: int = 3,
-    batch_size: int = 100,
-    learning_rate: float = 1e-3,
+    batch_size: int = protocols.PAPER_PROTOCOL.batch_size,
+    learning_rate: float = protocols.PAPER_PROTOCOL.learning_rate,
     seed: int = 0,
     samples_per_class: int | None = None,
     verbose: int = 2,
 ) -> list[DemoResult]:
     """Train the same FFNN once per initializer and report accuracies.
 
-    The papers' protocol: Adam, batch 100, 15% of the training set held
-    out for validation, accuracy on the untouched test set.
+    The papers' protocol (`keras_detinit.protocol.PAPER_PROTOCOL`): Adam,
+    batch 100, 15% of the training set held out for validation, accuracy
+    on the untouched test set.
 
     Args:
         dataset: ``"mnist"`` or ``"fashion_mnist"``.
@@ -67,19 +68,20 @@ def run_demo(
         batch_size: Batch size, >= 1.
         learning_rate: Adam's learning rate.
         seed: Seed of the data split and of Keras' random state.
-        samples_per_class: Optional few-shot training set size per class.
+        samples_per_class: Few-shot training set size per class, or
+            ``"all"`` / None for the whole training set.
         verbose: 0 silent, 1 progress bars, 2 one line per epoch.
 
     Returns:
         One `DemoResult` per initializer, in the given order.
     """
-    validation.check_int("epochs", epochs)
-    validation.check_int("batch_size", batch_size)
+    protocol = protocols.PAPER_PROTOCOL.replace(
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
     data = datasets.load_dataset(
         dataset,
         data_dir=data_dir,
-        samples_per_class=samples_per_class,
-        validation_fraction=0.15,
+        samples_per_class=protocols.samples_per_class(samples_per_class),
+        validation_fraction=protocol.validation_fraction,
         seed=seed,
     )
     if verbose:
@@ -94,23 +96,17 @@ def run_demo(
         model = models.build_ffnn(
             data.train.x.shape[1:], hidden_units, data.num_classes, "relu", name
         )
-        models.compile_classifier(model, learning_rate)
         if verbose:
             print(f"--- {name}")
         start = time.perf_counter()
-        history = model.fit(
-            *data.train,
-            validation_data=tuple(data.validation),
-            epochs=epochs,
-            batch_size=batch_size,
-            verbose=verbose,
-        )
+        history = protocols.train(model, data, protocol, verbose=verbose)
         seconds = time.perf_counter() - start
-        _, test_accuracy = model.evaluate(*data.test, batch_size=1000, verbose=0)
+        _, test_accuracy = model.evaluate(
+            *data.test, batch_size=protocol.validation_batch_size, verbose=0)
         results.append(
             DemoResult(
                 name,
-                tuple(float(a) for a in history.history["val_accuracy"]),
+                tuple(history["val_accuracy"]),
                 float(test_accuracy),
                 seconds,
             )

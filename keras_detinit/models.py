@@ -14,6 +14,7 @@ from typing import Sequence
 
 import keras
 
+from keras_detinit import protocol
 from keras_detinit import validation
 
 
@@ -28,8 +29,9 @@ def build_ffnn(
     """A fully connected classifier: flatten, hidden Dense layers, softmax.
 
     Every Dense layer, the output layer included, uses
-    ``kernel_initializer``; biases start at zero, as in the papers. Each
-    layer gets its own copy of an initializer object, as it would from a
+    ``kernel_initializer`` (for the output layer as `output_initializer`
+    adapts it); biases start at zero, as in the papers. Each layer gets its
+    own copy of an initializer object (`layer_copy`), as it would from a
     string name: one shared instance of a random initializer would give
     equal kernels to layers of equal shape.
 
@@ -50,7 +52,7 @@ def build_ffnn(
     layers = [keras.Input(tuple(input_shape)), keras.layers.Flatten()]
     layers += [
         keras.layers.Dense(
-            width, activation=activation, kernel_initializer=_own_copy(kernel_initializer)
+            width, activation=activation, kernel_initializer=layer_copy(kernel_initializer)
         )
         for width in hidden_units
     ]
@@ -58,14 +60,17 @@ def build_ffnn(
         keras.layers.Dense(
             num_classes,
             activation="softmax",
-            kernel_initializer=_own_copy(kernel_initializer),
+            kernel_initializer=layer_copy(output_initializer(kernel_initializer)),
         )
     )
     return keras.Sequential(layers, name=name)
 
 
 def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Compile with Adam and sparse categorical cross-entropy, as the papers.
+    """Compile with the papers' protocol (`keras_detinit.protocol`).
+
+    Adam, sparse categorical cross-entropy and accuracy, as
+    `keras_detinit.protocol.PAPER_PROTOCOL`, at ``learning_rate``.
 
     Args:
         model: The model to compile (in place).
@@ -74,16 +79,44 @@ def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras
     Returns:
         The same model.
     """
-    learning_rate = validation.check_positive("learning_rate", learning_rate)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return protocol.PAPER_PROTOCOL.replace(learning_rate=learning_rate).compile(model)
 
 
-def _own_copy(initializer):
+def output_initializer(initializer):
+    """The softmax layer's version of the hidden layers' ``initializer``.
+
+    OddSigmoid's gain is for layers followed by the odd sigmoid; the softmax
+    layer is not, so it gets ``gain=1.0`` (as `OddSigmoid` documents) and
+    otherwise the same arguments. Every other initializer is used as it is.
+
+    Example:
+
+    >>> output_initializer("odd_sigmoid").gain, output_initializer("he_normal")
+    (1.0, 'he_normal')
+    """
+    from keras_detinit.initializers import OddSigmoid
+
+    resolved = initializer
+    if isinstance(initializer, (str, dict)):
+        resolved = keras.initializers.get(initializer)
+    if not isinstance(resolved, OddSigmoid):
+        return initializer
+    return OddSigmoid.from_config({**resolved.get_config(), "gain": 1.0})
+
+
+def layer_copy(initializer):
+    """What one layer gets of ``initializer``: its own copy of an instance.
+
+    Keras layers use an initializer *instance* as it is; a random one with a
+    fixed seed would then give equal kernels to layers of equal shape. Names
+    and configs are already turned into a new instance per layer by Keras.
+
+    Example:
+
+    >>> shared = keras.initializers.RandomNormal(seed=None)
+    >>> layer_copy(shared) is shared, layer_copy("glorot_uniform")
+    (False, 'glorot_uniform')
+    """
     if isinstance(initializer, keras.initializers.Initializer):
-        return keras.initializers.deserialize(keras.initializers.serialize(initializer))
+        return initializer.clone()
     return initializer

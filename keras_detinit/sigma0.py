@@ -39,15 +39,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Callable
 
 import keras
 
+from keras_detinit import protocol as protocols
 from keras_detinit import validation
+from keras_detinit.callbacks.weight_variance import OVERALL
 from keras_detinit.callbacks.weight_variance import WeightVarianceCallback
 
 METHODS = ("bisection", "fixed_point")
-_V = "wvar_overall/v"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +82,10 @@ class Sigma0Search:
             above the estimate. If not, ``sigma0`` is the pilot with the
             ratio closest to 1, at a bound.
         trace: Every pilot, in the order run.
+
+    A pilot that diverges (NaN or infinite ``V`` or loss) ends the search:
+    ``sigma0`` is then NaN, ``converged`` and ``bracketed`` are False, and
+    a `RuntimeWarning` names the pilot.
     """
 
     sigma0: float
@@ -89,13 +95,55 @@ class Sigma0Search:
     trace: tuple[Pilot, ...]
 
 
+def gaussian_initializer(sigma0: float | None, seed: int) -> keras.initializers.Initializer:
+    """``N(0, sigma0^2)`` (He normal for ``sigma0=None``), one draw per layer.
+
+    A seed generator gives every layer its own draw, reproducibly.
+    """
+    generator = keras.random.SeedGenerator(seed)
+    if sigma0 is None:
+        return keras.initializers.HeNormal(seed=generator)
+    return keras.initializers.RandomNormal(stddev=sigma0, seed=generator)
+
+
+def train_watched(
+    build_model: Callable[[keras.initializers.Initializer], keras.Model],
+    data,
+    sigma0: float | None,
+    seed: int,
+    protocol: protocols.TrainingProtocol,
+    log_initial: bool = True,
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Train from `gaussian_initializer` while watching ``V(W)``.
+
+    Args:
+        build_model: Takes a kernel initializer, returns a model (compiled
+            by the protocol unless it already is).
+        data: A `keras_detinit.datasets.Dataset` or an ``(x, y)`` pair.
+        sigma0: The initialization's standard deviation; None for He normal.
+        seed: Global seed set before building and training.
+        protocol: The training protocol.
+        log_initial: Also record ``V`` at initialization (epoch 0).
+
+    Returns:
+        ``(history, watched)``: the per-epoch training history, and the
+        overall ``"v"`` and ``"ratio"`` curves (ratio = ``V / sigma0^2``).
+    """
+    keras.utils.set_random_seed(seed)
+    model = build_model(gaussian_initializer(sigma0, seed))
+    watch = WeightVarianceCallback(sigma0=sigma0, log_layers=False, log_initial=log_initial)
+    history = protocols.train(model, data, protocol, callbacks=[watch])
+    watched = {name: watch.history[f"{watch.prefix}_{OVERALL}/{name}"] for name in ("v", "ratio")}
+    return history, watched
+
+
 def run_pilot(
     build_model: Callable[[keras.initializers.Initializer], keras.Model],
     x,
     y,
     sigma0: float,
     epochs: int,
-    batch_size: int = 100,
+    batch_size: int = protocols.PAPER_PROTOCOL.batch_size,
     seed: int = 0,
 ) -> Pilot:
     """Train one pilot from ``N(0, sigma0^2)`` and measure ``V / sigma0^2``.
@@ -114,18 +162,11 @@ def run_pilot(
         The `Pilot`.
     """
     sigma0 = validation.check_positive("sigma0", sigma0)
-    keras.utils.set_random_seed(seed)
-    # A seed generator gives every layer its own draw, reproducibly.
-    initializer = keras.initializers.RandomNormal(
-        stddev=sigma0, seed=keras.random.SeedGenerator(seed)
-    )
-    model = build_model(initializer)
-    watch = WeightVarianceCallback(sigma0=sigma0, log_layers=False, log_initial=False)
-    history = model.fit(
-        x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[watch]
-    )
-    v = watch.history[_V][-1]
-    return Pilot(sigma0, v, v / sigma0**2, float(history.history["loss"][-1]))
+    protocol = protocols.PAPER_PROTOCOL.replace(epochs=epochs, batch_size=batch_size)
+    history, watched = train_watched(build_model, (x, y), sigma0, seed, protocol,
+                                     log_initial=False)
+    v = watched["v"][-1]
+    return Pilot(sigma0, v, v / sigma0**2, float(history["loss"][-1]))
 
 
 def optimal_sigma0(
@@ -135,7 +176,7 @@ def optimal_sigma0(
     lower: float = 0.01,
     upper: float = 1.0,
     epochs: int = 1,
-    batch_size: int = 100,
+    batch_size: int = protocols.PAPER_PROTOCOL.batch_size,
     method: str = "bisection",
     max_pilots: int = 8,
     tolerance: float = 0.001,
@@ -183,11 +224,28 @@ def optimal_sigma0(
         if verbose:
             print(f"pilot {len(trace)}: sigma0={sigma0:.4g} V={result.v:.4g} "
                   f"V/sigma0^2={result.ratio:.4g} loss={result.loss:.4g}", flush=True)
+        if not (math.isfinite(result.ratio) and math.isfinite(result.loss)):
+            raise _Diverged(result)
         return result
 
     search = _bisection if method == "bisection" else _fixed_point
-    sigma0, converged, bracketed = search(pilot, lower, upper, max_pilots, tolerance)
+    try:
+        sigma0, converged, bracketed = search(pilot, lower, upper, max_pilots, tolerance)
+    except _Diverged as diverged:
+        warnings.warn(
+            f"optimal_sigma0: the pilot at sigma0={diverged.pilot.sigma0:.4g} diverged "
+            f"(V={diverged.pilot.v}, loss={diverged.pilot.loss}); the search stops with "
+            "sigma0=nan. Lower the learning rate or `upper`.", RuntimeWarning, stacklevel=2)
+        return Sigma0Search(math.nan, method, False, False, tuple(trace))
     return Sigma0Search(sigma0, method, converged, bracketed, tuple(trace))
+
+
+class _Diverged(Exception):
+    """A pilot ended with a non-finite ``V`` or loss."""
+
+    def __init__(self, pilot: Pilot):
+        super().__init__(pilot)
+        self.pilot = pilot
 
 
 def _met(result: Pilot, tolerance: float) -> bool:

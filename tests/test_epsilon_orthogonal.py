@@ -137,6 +137,7 @@ EPSILONS = [1e-4, 0.01, 0.1, 1.0, 10.0]
 
 @pytest.mark.parametrize("m,n", SHAPES + [(7, 7), (784, 10)])
 @pytest.mark.parametrize("epsilon", EPSILONS)
+@pytest.mark.slow
 def test_closed_form_equals_qr_construction(m, n, epsilon):
     difference = np.abs(w(m, n, epsilon) - epsilon_orthogonal_qr(m, n, epsilon))
     assert difference.max() <= 1e-6
@@ -181,6 +182,7 @@ def harmonic(k):
 
 @pytest.mark.parametrize("m,n", [(8, 5), (5, 8), (10, 6), (6, 10), (200, 100), (64, 300)])
 @pytest.mark.parametrize("epsilon", [1e-3, 0.1, 0.5])
+@pytest.mark.slow
 def test_proposition_2_row_and_column_sums(m, n, epsilon):
     matrix = w(m, n, epsilon)
     s = min(m, n)
@@ -194,6 +196,7 @@ def test_proposition_2_row_and_column_sums(m, n, epsilon):
 
 @pytest.mark.parametrize("n_1,n_x", [(200, 100), (100, 200), (10, 784), (60, 50)])
 @pytest.mark.parametrize("epsilon", [1e-3, 0.1])
+@pytest.mark.slow
 def test_theorem_2_mean_preservation(n_1, n_x, epsilon):
     x = np.random.default_rng(n_1 + n_x).uniform(0.0, 1.0, size=(n_x, 16))
     matrix = w(n_1, n_x, epsilon)
@@ -214,6 +217,7 @@ def test_theorem_2_mean_preservation(n_1, n_x, epsilon):
 
 @pytest.mark.parametrize("m,n", [(1024, 1000), (1000, 1024), (777, 300)])
 @pytest.mark.parametrize("epsilon", [1e-4, 0.1, 1.0])
+@pytest.mark.slow
 def test_float32_orthogonality(m, n, epsilon):
     matrix = w(m, n, epsilon)
     gram = matrix.T @ matrix if m >= n else matrix @ matrix.T

@@ -40,6 +40,7 @@ def run_example(name, data_dir, *args):
     return result.stdout, output
 
 
+@pytest.mark.slow
 def test_quickstart(data_dir):
     stdout, _ = run_example(
         "quickstart", data_dir, "--epochs", "1", "--samples-per-class", "5"
@@ -55,6 +56,7 @@ def test_quickstart(data_dir):
     assert "reloaded model predicts the same: True" in stdout
 
 
+@pytest.mark.slow
 def test_cnn_fashion_mnist(data_dir):
     stdout, output = run_example(
         "cnn_fashion_mnist", data_dir, "--epochs", "1", "--samples-per-class", "3"
@@ -68,19 +70,7 @@ def test_cnn_fashion_mnist(data_dir):
     assert "do not sum to zero [9]" in output
 
 
-def test_deep_narrow_relu(data_dir, tmp_path):
-    csv_path = tmp_path / "deep_narrow.csv"
-    stdout, _ = run_example(
-        "deep_narrow_relu", data_dir / "mnist", "--epochs", "2", "--depth", "6",
-        "--initializers", "epsilon_orthogonal", "he_normal", "--out", str(csv_path),
-    )
-    for name in ("epsilon_orthogonal", "he_normal"):
-        assert re.search(rf"^{name}: validation accuracy {ACCURACY} after 2 epochs", stdout, re.M)
-    rows = csv_path.read_text().splitlines()
-    assert rows[0].startswith("backend,initializer,epoch")
-    assert len(rows) == 1 + 2 * 2  # header, then one row per (initializer, epoch)
-
-
+@pytest.mark.slow
 def test_skewness_callback_example(data_dir, tmp_path):
     out = tmp_path / "run"
     stdout, _ = run_example(
@@ -116,6 +106,7 @@ def test_figure_script_covers_every_initializer():
     assert figures.initializer_names() == sorted(ALIASES) + [COMPARISON]
 
 
+@pytest.mark.slow
 def test_figure_script_writes_pngs(tmp_path):
     pytest.importorskip("matplotlib")
     figures = load_script(FIGURE_SCRIPT, "make_figures")
@@ -127,6 +118,7 @@ def test_figure_script_writes_pngs(tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_random_initializers_are_drawn_with_a_fixed_seed():
     pytest.importorskip("matplotlib")
     figures = load_script(FIGURE_SCRIPT, "make_figures")
@@ -168,6 +160,7 @@ def test_doctests_become_code_fences():
     )
 
 
+@pytest.mark.slow
 def test_docs_build(tmp_path):
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings_handlers.python")

@@ -18,10 +18,10 @@ import pytest
 
 from keras_detinit import cli
 from keras_detinit.reproduce import Results
-from keras_detinit.reproduce import tables
+from keras_detinit.reporting import tables
 from keras_detinit.reproduce.experiments import sigma0 as sigma0_lib
 from keras_detinit.reproduce.experiments import skewness as skewness_lib
-from keras_detinit.reproduce.results import parse_curve
+from keras_detinit.reporting.results import parse_curve
 
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -77,6 +77,7 @@ def check_figures(out, names):
 # -- skewness ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_skewness_end_to_end(tmp_path, capsys):
     out = tmp_path / "skewness"
     extra = ["--seeds", str(SKEWNESS_SEEDS)]
@@ -110,12 +111,14 @@ def skewness_rows():
             for init in ("glorot_uniform", "lsuv", "sinusoidal")}
 
 
+@pytest.mark.slow
 def test_sinusoidal_first_layer_has_no_skewed_unit(skewness_rows):
     # Theorem 3: every row sums to zero, and the inputs share one mean.
     assert skewness_rows["sinusoidal"]["first_skewed_0.1"] == 0.0
     assert skewness_rows["sinusoidal"]["first_skewed_0.3"] == 0.0
 
 
+@pytest.mark.slow
 def test_random_schemes_skew_most_units(skewness_rows):
     for init in ("glorot_uniform", "lsuv"):
         row = skewness_rows[init]
@@ -124,6 +127,7 @@ def test_random_schemes_skew_most_units(skewness_rows):
     assert skewness_rows["sinusoidal"]["last_skewed_0.1"] < 0.3
 
 
+@pytest.mark.slow
 def test_theorem_1_predicts_first_layer_skewness(skewness_rows):
     for row in skewness_rows.values():
         assert row["first_theorem1_agreement_0.3"] > 0.9
@@ -155,6 +159,7 @@ def sigma0_run(data_dir):
     return out
 
 
+@pytest.mark.slow
 def test_sigma0_end_to_end(sigma0_run, data_dir, capsys):
     out = sigma0_run
     rows = read_rows(out)
@@ -176,6 +181,7 @@ def test_sigma0_end_to_end(sigma0_run, data_dir, capsys):
                              ["--data-dir", str(data_dir), "--no-download"], capsys)
 
 
+@pytest.mark.slow
 def test_sigma0_curves(sigma0_run):
     results = Results(read_rows(sigma0_run))
     epochs = SIGMA0_SETTINGS["epochs"]
@@ -195,6 +201,7 @@ def test_sigma0_curves(sigma0_run):
     assert v0["0.5"] / v0["0.05"] == pytest.approx(100, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_sigma0_search_row(sigma0_run):
     (row,) = Results(read_rows(sigma0_run)).where(init="optimal_sigma0")
     pilots = parse_curve(row["pilot_sigma0"])

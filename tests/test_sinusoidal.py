@@ -70,6 +70,7 @@ RNG_SHAPES = [
 @pytest.mark.parametrize(
     "m,n", [(1, 3), (2, 3), (63, 64), (64, 65), (100, 300), (500, 501)] + RNG_SHAPES
 )
+@pytest.mark.slow
 def test_row_cancellation_when_m_below_n(m, n):
     if m == n:
         pytest.skip("needs m < n")
@@ -203,6 +204,7 @@ def run_backend(backend, path):
 
 
 @pytest.mark.slow
+@pytest.mark.cross_backend
 def test_cross_backend_agreement(tmp_path):
     import importlib.util
 
@@ -325,6 +327,7 @@ np.save(sys.argv[2], np.concatenate([np.ravel(w) for w in model.get_weights()]))
 """
 
 
+@pytest.mark.slow
 def test_keras_file_reloads_with_identical_weights_in_a_fresh_process(tmp_path):
     model = keras.Sequential(
         [

@@ -250,6 +250,7 @@ def test_failure_reason_is_the_exception_line():
 # --- searches ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_random_search_writes_ranked_csv_and_png(data_dir, tmp_path):
     result = tuning.tune(
         data_dir=data_dir, trials=3, directory=tmp_path / "runs",
@@ -271,6 +272,7 @@ def test_random_search_writes_ranked_csv_and_png(data_dir, tmp_path):
     assert "3 completed, 0 failed" in summary and result.csv_path in summary
 
 
+@pytest.mark.slow
 def test_failed_trials_are_reported_and_skipped(data_dir, tmp_path, capsys):
     result = tuning.tune(
         data_dir=data_dir, trials=2, directory=tmp_path / "runs",
@@ -287,6 +289,7 @@ def test_failed_trials_are_reported_and_skipped(data_dir, tmp_path, capsys):
     assert rows[-1]["status"] == "FAILED" and rows[-1]["val_accuracy"] == ""
 
 
+@pytest.mark.slow
 def test_a_failure_streak_aborts_only_when_asked(data_dir, tmp_path):
     arguments = dict(data_dir=data_dir, schemes=(nan_scheme(True),), **TINY)
     result = tuning.tune(trials=3, directory=tmp_path / "a", **arguments)
@@ -296,6 +299,7 @@ def test_a_failure_streak_aborts_only_when_asked(data_dir, tmp_path):
         tuning.tune(trials=3, directory=tmp_path / "b", max_consecutive_failures=1, **arguments)
 
 
+@pytest.mark.slow
 def test_existing_projects_error_resume_or_overwrite(data_dir, tmp_path):
     arguments = dict(
         data_dir=data_dir, directory=tmp_path / "runs", schemes=("gaussian",), **TINY
@@ -311,6 +315,7 @@ def test_existing_projects_error_resume_or_overwrite(data_dir, tmp_path):
 
 
 @pytest.mark.parametrize("tuner", ["bayesian", "hyperband"])
+@pytest.mark.slow
 def test_other_tuners(data_dir, tmp_path, tuner):
     if tuner == "bayesian":
         pytest.importorskip("sklearn", reason="KerasTuner's Bayesian search needs scikit-learn")
@@ -324,6 +329,7 @@ def test_other_tuners(data_dir, tmp_path, tuner):
     assert Path(result.csv_path).parent.name == f"mnist_{tuner}"
 
 
+@pytest.mark.slow
 def test_skewness_callback_attached_to_trials(data_dir, tmp_path):
     from keras_detinit.callbacks import SkewnessCallback
 
@@ -341,6 +347,7 @@ def test_skewness_callback_attached_to_trials(data_dir, tmp_path):
     assert "skew_mean/oui" in read_csv(result.csv_path)[0]
 
 
+@pytest.mark.slow
 def test_cli_tune_prints_summary(data_dir, tmp_path, capsys):
     arguments = [
         "tune", "--data-dir", str(data_dir), "--samples-per-class", "2",
@@ -377,6 +384,7 @@ def test_cli_tune_rejects_bad_arguments(data_dir, tmp_path, capsys, extra, match
     assert match in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_example_script(data_dir, tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("tune_example", EXAMPLE)
     example = importlib.util.module_from_spec(spec)

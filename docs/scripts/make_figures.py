@@ -22,17 +22,15 @@ import inspect
 import pathlib
 from typing import Sequence
 
-import matplotlib
+import keras
+import numpy as np
 
-matplotlib.use("Agg")
+import keras_detinit  # noqa: F401  (registers the initializers)
+from keras_detinit import shapes
+from keras_detinit.initializers import ALIASES
+from keras_detinit.reporting.figures import pyplot
 
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_detinit  # noqa: E402, F401  (registers the initializers)
-from keras_detinit import shapes  # noqa: E402
-from keras_detinit.initializers import ALIASES  # noqa: E402
+plt = pyplot()
 
 DOCS = pathlib.Path(__file__).resolve().parents[1]
 #: A Dense layer with 100 inputs and 64 units: ``W`` is 64 x 100. With

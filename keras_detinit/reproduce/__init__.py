@@ -11,8 +11,9 @@ the report.
 Example:
 
 >>> from keras_detinit import reproduce
->>> sorted(reproduce.EXPERIMENTS)
-['depth', 'sigma0', 'skewness', 'table1', 'table2', 'width']
+>>> sorted(reproduce.EXPERIMENTS)  # doctest: +NORMALIZE_WHITESPACE
+['depth', 'odd_sigmoid_data', 'odd_sigmoid_scale', 'odd_sigmoid_signal', 'sigma0',
+ 'skewness', 'table1', 'table2', 'width']
 >>> outcome = reproduce.reproduce("width", profile="quick",
 ...                               data_dir="../shared/data")  # doctest: +SKIP
 
@@ -26,7 +27,7 @@ from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.registry import EXPERIMENTS
 from keras_detinit.reproduce.registry import get_experiment
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
 from keras_detinit.reproduce.runner import Outcome
 from keras_detinit.reproduce.runner import reproduce
 from keras_detinit.reproduce.training import convergence_metrics

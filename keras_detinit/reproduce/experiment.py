@@ -33,7 +33,7 @@ from typing import Any
 from typing import ClassVar
 from typing import Mapping
 
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
 
 #: The profiles every experiment offers.
 PROFILES = ("quick", "paper")

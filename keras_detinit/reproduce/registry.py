@@ -5,8 +5,8 @@ costs nothing.
 
 Example:
 
->>> sorted(EXPERIMENTS)[:2]
-['depth', 'sigma0']
+>>> sorted(EXPERIMENTS)[:3]
+['depth', 'odd_sigmoid_data', 'odd_sigmoid_scale']
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ EXPERIMENTS = {
     "width": ("width", "WidthHeatmaps", "deep-narrow paper, Fig. 4/5: width heatmaps"),
     "skewness": ("skewness", "SkewnessTable", "Sinusoidal paper, Table 1: skewed neurons, OUI"),
     "sigma0": ("sigma0", "Sigma0Sweep", "optimal-variance paper, Sec. IV: sigma0 sweep"),
+    "odd_sigmoid_scale": ("odd_sigmoid_scale", "OddSigmoidScale",
+                          "odd-sigmoid paper: activation-scale robustness, 60 x 16 MLP"),
+    "odd_sigmoid_data": ("odd_sigmoid_data", "OddSigmoidData",
+                         "odd-sigmoid paper: data efficiency, 100 and 500 images"),
+    "odd_sigmoid_signal": ("odd_sigmoid_signal", "OddSigmoidSignal",
+                           "odd-sigmoid paper: forward signal propagation"),
 }
 
 

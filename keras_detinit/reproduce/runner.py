@@ -21,13 +21,10 @@ PosixPath('keras_detinit_results/table1-quick/report.md')
 from __future__ import annotations
 
 import collections
-import csv
 import dataclasses
 import json
-import math
 import os
 import pathlib
-import platform
 import shlex
 import sys
 import time
@@ -37,11 +34,14 @@ from typing import Mapping
 import keras
 
 from keras_detinit import datasets
+from keras_detinit import protocol
 from keras_detinit import validation
 from keras_detinit.devices import describe_device
 from keras_detinit.reproduce import progress as progress_lib
 from keras_detinit.reproduce.experiment import Experiment
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
+from keras_detinit.reporting.machine import describe_machine
+from keras_detinit.reporting.rows import ResultStore
 
 RESULTS_FILE = "results.csv"
 SETTINGS_FILE = "settings.json"
@@ -50,8 +50,6 @@ COMMAND_FILE = "command.txt"
 FIGURES_DIR = "figures"
 #: Datasets kept in memory at once (full MNIST is about 190 MB as float32).
 CACHED_DATASETS = 2
-#: Share of the training set held out for validation, as in the papers.
-VALIDATION_FRACTION = 0.15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,22 +83,26 @@ class RunContext:
         self.download = download
         self._cache: collections.OrderedDict = collections.OrderedDict()
 
-    def dataset(self, name: str, samples_per_class: int = 0, seed: int = 0) -> datasets.Dataset:
+    def dataset(self, name: str, samples_per_class: int | str = protocol.WHOLE_TRAINING_SET,
+                seed: int = 0) -> datasets.Dataset:
         """``name`` split as in the papers: 15% validation, then ``k`` per class.
 
         Args:
             name: ``"mnist"`` or ``"fashion_mnist"``.
-            samples_per_class: Training images per class; 0 keeps the whole
+            samples_per_class: Training images per class, or ``"all"``
+                (`keras_detinit.protocol.WHOLE_TRAINING_SET`) for the whole
                 training part.
             seed: Seed of the split and the sampling.
         """
+        samples_per_class = protocol.samples_per_class(samples_per_class)
         key = (name, samples_per_class, seed)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         data = datasets.load_dataset(
-            name, data_dir=self.data_dir, samples_per_class=samples_per_class or None,
-            validation_fraction=VALIDATION_FRACTION, seed=seed, download=self.download,
+            name, data_dir=self.data_dir, samples_per_class=samples_per_class,
+            validation_fraction=protocol.PAPER_PROTOCOL.validation_fraction, seed=seed,
+            download=self.download,
         )
         self._cache[key] = data
         while len(self._cache) > CACHED_DATASETS:
@@ -114,6 +116,7 @@ def reproduce(
     out: str | os.PathLike | None = None,
     data_dir: str | None = None,
     seeds: int | None = None,
+    first_seed: int = 0,
     resume: bool = False,
     overwrite: bool = False,
     overrides: Mapping[str, Any] | None = None,
@@ -129,7 +132,10 @@ def reproduce(
         profile: ``"quick"`` (reduced, for a CPU) or ``"paper"``.
         out: Output folder; default ``keras_detinit_results/NAME-PROFILE``.
         data_dir: Folder with the MNIST / Fashion-MNIST IDX files.
-        seeds: Number of seeds ``0 .. seeds - 1``; default: the profile's.
+        seeds: Number of seeds, ``first_seed .. first_seed + seeds - 1``;
+            default: the profile's.
+        first_seed: The first seed, >= 0 (e.g. seeds a setting was not
+            tuned on).
         resume: Continue the rows already in ``out`` (same settings).
         overwrite: Delete earlier results in ``out`` first.
         overrides: Settings replacing the profile's, e.g. ``{"epochs": 1}``.
@@ -151,6 +157,7 @@ def reproduce(
     settings = experiment.settings(profile, overrides)
     seeds = experiment.profiles[profile].seeds if seeds is None else seeds
     seeds = validation.check_int("seeds", seeds, low=1)
+    first_seed = validation.check_int("first_seed", first_seed, low=0)
     if resume and overwrite:
         raise ValueError("Pass at most one of `resume` and `overwrite`.")
     out = pathlib.Path(out or f"keras_detinit_results/{experiment.name}-{profile}")
@@ -160,34 +167,84 @@ def reproduce(
               "backend": keras.backend.backend()}
     _prepare_folder(out, record, resume, overwrite)
     command = command or default_command(experiment.name, profile, out, data_dir, seeds,
-                                         overrides)
+                                         overrides, first_seed)
     (out / COMMAND_FILE).write_text(command + "\n")
 
     store = ResultStore(out / RESULTS_FILE, _config_columns(configurations),
                         experiment.columns)
+    store.repair()
     done = store.done_keys()
-    pending = [(config, seed) for seed in range(seeds) for config in configurations
+    pending = [(config, seed) for seed in range(first_seed, first_seed + seeds)
+               for config in configurations
                if store.key(config, seed) not in done]
-    _announce(experiment, profile, settings, seeds, len(pending), len(done), out,
-              show_progress)
+    _announce(experiment, profile, settings, range(first_seed, first_seed + seeds),
+              len(pending), len(done), out, show_progress)
     bar = progress_lib.ProgressBar(
         sum(experiment.cost(config, settings) for config, _ in pending), len(pending),
         stream=sys.stderr if show_progress else None,
     )
     context = RunContext(data_dir, download)
     start = time.perf_counter()
-    for config, seed in pending:
-        run_start = time.perf_counter()
-        measured = experiment.measure(config, seed, settings, context)
-        seconds = time.perf_counter() - run_start
-        store.append({**config, "seed": seed, **measured,
-                      "backend": keras.backend.backend(), "seconds": round(seconds, 2)})
-        bar.advance(experiment.cost(config, settings),
-                    f"{describe_config(config)} seed={seed} ({seconds:.1f}s)")
+    try:
+        for config, seed in pending:
+            run_start = time.perf_counter()
+            measured = experiment.measure(config, seed, settings, context)
+            seconds = time.perf_counter() - run_start
+            store.append({**config, "seed": seed, **measured,
+                          "backend": keras.backend.backend(), "seconds": round(seconds, 2)})
+            bar.advance(experiment.cost(config, settings),
+                        f"{describe_config(config)} seed={seed} ({seconds:.1f}s)")
+    except KeyboardInterrupt:
+        raise Interrupted(len(store.read()), store.path) from None
     results = Results(store.read())
-    report = write_report(experiment, profile, settings, seeds, results, out, command,
+    report = write_report(experiment, profile, settings,
+                          describe_seeds(results, configurations, store), results, out, command,
                           time.perf_counter() - start, len(pending))
     return Outcome(out, results, len(pending), report)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during `reproduce`: every finished run is kept in the CSV.
+
+    Attributes:
+        kept: Rows in the CSV.
+        path: The CSV file.
+    """
+
+    def __init__(self, kept: int, path: pathlib.Path):
+        super().__init__(f"{kept} runs kept in {path}, resume with --resume")
+        self.kept = kept
+        self.path = path
+
+
+def describe_seeds(results: Results, configurations: list[dict], store: ResultStore) -> str:
+    """The seeds the report's means average over, counted in the rows.
+
+    Example:
+
+    >>> store = ResultStore("results.csv", ["x"], [])
+    >>> rows = Results([{"x": "1", "seed": "0"}, {"x": "1", "seed": "1"},
+    ...                 {"x": "2", "seed": "0"}])
+    >>> describe_seeds(rows, [{"x": 1}, {"x": 2}], store)
+    'Seeds 0..1: between 1 and 2 per configuration (some runs are missing); mean ± standard deviation over the seeds present.'
+    """
+    found = collections.defaultdict(set)
+    for row in results.rows:
+        found[store.key(row, "")].add(str(row["seed"]))
+    counts = [len(found.get(store.key(config, ""), ())) for config in configurations]
+    seeds = sorted(set().union(*found.values()), key=int)
+    listed = (f"0..{len(seeds) - 1}" if seeds == [str(seed) for seed in range(len(seeds))]
+              else ", ".join(seeds))
+    low, high = min(counts, default=0), max(counts, default=0)
+    if low == high:
+        sentence = f"Seeds {listed}: {low} per configuration; mean ± standard deviation over them."
+    else:
+        sentence = (f"Seeds {listed}: between {low} and {high} per configuration (some runs "
+                    "are missing); mean ± standard deviation over the seeds present.")
+    stray = len(results) - sum(counts)
+    if stray:
+        sentence += f" {stray} rows name no configuration of these settings and are left out."
+    return sentence
 
 
 def describe_config(config: Mapping[str, Any]) -> str:
@@ -201,58 +258,17 @@ def command_line(arguments, backend: bool = True) -> str:
     return f"KERAS_BACKEND={keras.backend.backend()} {line}" if backend else line
 
 
-def default_command(name: str, profile: str, out, data_dir, seeds: int, overrides) -> str:
+def default_command(name: str, profile: str, out, data_dir, seeds: int, overrides,
+                    first_seed: int = 0) -> str:
     """The ``keras-detinit reproduce`` command equivalent to a call."""
     arguments = ["reproduce", name, "--profile", profile, "--seeds", seeds, "--out", out]
+    if first_seed:
+        arguments += ["--first-seed", first_seed]
     if data_dir:
         arguments += ["--data-dir", data_dir]
     for key, value in (overrides or {}).items():
         arguments += ["--set", f"{key}={json.dumps(value)}"]
     return command_line(arguments)
-
-
-class ResultStore:
-    """``results.csv``: appended one row at a time, read back for resuming.
-
-    Args:
-        path: The CSV file.
-        config_columns: Columns naming a configuration.
-        measured_columns: Columns an experiment measures.
-    """
-
-    def __init__(self, path: pathlib.Path, config_columns, measured_columns):
-        self.path = path
-        self.config_columns = list(config_columns)
-        self.fields = [*self.config_columns, "seed", *measured_columns, "backend", "seconds"]
-
-    def key(self, config: Mapping[str, Any], seed) -> tuple:
-        """Identity of a (configuration, seed) pair, as text."""
-        # Compare as written to the CSV, so a float reads back as its own key.
-        return tuple(str(_cell(config.get(column, ""))) for column in self.config_columns) + (
-            str(seed),)
-
-    def read(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        with open(self.path, newline="") as handle:
-            return list(csv.DictReader(handle))
-
-    def done_keys(self) -> set[tuple]:
-        return {self.key(row, row["seed"]) for row in self.read()}
-
-    def append(self, row: Mapping[str, Any]) -> None:
-        new = not self.path.exists()
-        with open(self.path, "a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=self.fields, extrasaction="raise")
-            if new:
-                writer.writeheader()
-            writer.writerow({key: _cell(value) for key, value in row.items()})
-
-
-def _cell(value):
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6g}"
-    return value
 
 
 def _config_columns(configurations: list[dict]) -> list[str]:
@@ -273,16 +289,32 @@ def _prepare_folder(out: pathlib.Path, record: dict, resume: bool, overwrite: bo
             "or --overwrite to start afresh, or choose another --out."
         )
     elif resume and settings_path.exists():
-        earlier = json.loads(settings_path.read_text())
+        earlier = _read_settings(settings_path)
         if earlier != json.loads(json.dumps(record)):
             raise ValueError(
                 f"Cannot resume {out}: its results were measured with {earlier}, "
                 f"this run asks for {record}. Use the same profile, settings and "
                 "backend, or another --out."
             )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / FIGURES_DIR).mkdir(exist_ok=True)
-    settings_path.write_text(json.dumps(record, indent=2) + "\n")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / FIGURES_DIR).mkdir(exist_ok=True)
+        settings_path.write_text(json.dumps(record, indent=2) + "\n")
+    except OSError as error:
+        raise ValueError(
+            f"Cannot write the results folder {out}: {error.strerror or error} "
+            f"({error.filename}). Choose another --out."
+        ) from error
+
+
+def _read_settings(path: pathlib.Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"Cannot resume: {path} is not valid JSON ({error}). Delete it to "
+            "resume anyway, or pass --overwrite to start afresh."
+        ) from None
 
 
 def changed_settings(experiment: Experiment, profile: str, settings: Mapping[str, Any]) -> str:
@@ -302,20 +334,18 @@ def _announce(experiment, profile, settings, seeds, pending, done, out, show) ->
     changed = changed_settings(experiment, profile, settings)
     if changed:
         print(f"changed from the profile: {changed}", flush=True)
-    print(f"{pending} runs to do, {done} already in {out / RESULTS_FILE}; seeds 0..{seeds - 1}; "
+    print(f"{pending} runs to do, {done} already in {out / RESULTS_FILE}; "
+          f"seeds {seeds.start}..{seeds.stop - 1}; "
           f"{describe_device()}", flush=True)
 
 
-def describe_machine() -> str:
-    """Backend, device, CPU count, OS and versions, for a report."""
-    return (f"{describe_device()}; {os.cpu_count()} CPU cores; {platform.platform()}; "
-            f"Python {platform.python_version()}; Keras {keras.__version__}")
-
-
 def write_report(experiment: Experiment, profile: str, settings: Mapping[str, Any],
-                 seeds: int, results: Results, out: pathlib.Path, command: str,
+                 seeds: str, results: Results, out: pathlib.Path, command: str,
                  seconds: float, measured: int) -> pathlib.Path:
-    """Write ``report.md``: the experiment's body between header and run facts."""
+    """Write ``report.md``: the experiment's body between header and run facts.
+
+    ``seeds`` is the sentence of `describe_seeds`.
+    """
     body = experiment.report(results, settings, out / FIGURES_DIR)
     reductions = experiment.profiles[profile].reductions
     run_seconds = sum(results.values("seconds"))
@@ -328,7 +358,7 @@ def write_report(experiment: Experiment, profile: str, settings: Mapping[str, An
         f"Profile `{profile}`: " + (f"reduced against the paper: {reductions}"
                                     if reductions else "the paper's protocol."),
         *([f"Changed from the profile: {changed}."] if changed else []),
-        f"Seeds 0..{seeds - 1}; mean ± standard deviation over seeds.",
+        seeds,
         "",
         body.strip(),
         "",

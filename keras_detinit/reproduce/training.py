@@ -1,8 +1,9 @@
 """Training one FFNN of the papers' protocol, and its convergence metrics.
 
-The protocol of the deep-narrow paper's section 4: Adam (learning rate
-1e-3), batch size 100, cross-entropy, 15% of the training set held out for
-validation, biases at zero, every kernel from the initializer under test.
+The protocol of the deep-narrow paper's section 4
+(`keras_detinit.protocol.PAPER_PROTOCOL`: Adam at 1e-3, batch size 100,
+cross-entropy, 15% of the training set held out for validation), biases at
+zero, every kernel from the initializer under test.
 
 The convergence metrics are those of the Sinusoidal paper's Table 3:
 validation accuracy after epoch 1 and epoch 10, the maximum, and the area
@@ -27,15 +28,12 @@ import numpy as np
 
 from keras_detinit import datasets
 from keras_detinit import models
-from keras_detinit.reproduce import tables
-from keras_detinit.reproduce.results import Results
+from keras_detinit import protocol as protocols
+from keras_detinit.reporting import tables
+from keras_detinit.reporting.results import Results
 
 #: The convergence columns of every training, in report order.
 CONVERGENCE_COLUMNS = ("acc_epoch1", "acc_epoch10", "acc_max", "auc")
-#: Batch size of the papers' training.
-BATCH_SIZE = 100
-#: Batch size of the per-epoch validation pass; it only changes speed.
-VALIDATION_BATCH_SIZE = 1000
 
 
 def train_classifier(
@@ -46,6 +44,7 @@ def train_classifier(
     epochs: int,
     seed: int,
     learning_rate: float = 1e-3,
+    protocol: protocols.TrainingProtocol = protocols.PAPER_PROTOCOL,
 ) -> dict[str, list[float]]:
     """Train the FFNN once and return its per-epoch history.
 
@@ -57,7 +56,8 @@ def train_classifier(
         epochs: Number of epochs, >= 1.
         seed: Seed of the weights and the batch order
             (`keras.utils.set_random_seed`).
-        learning_rate: Adam's learning rate.
+        learning_rate: The optimizer's learning rate.
+        protocol: The rest of the training protocol.
 
     Returns:
         ``{"loss": [...], "val_accuracy": [...]}``, one value per epoch.
@@ -66,12 +66,8 @@ def train_classifier(
     input_shape = data.train.x.shape[1:]
     model = models.build_ffnn(input_shape, hidden_units, data.num_classes, activation,
                               initializer)
-    models.compile_classifier(model, learning_rate)
-    history = model.fit(
-        data.train.x, data.train.y, batch_size=BATCH_SIZE, epochs=epochs,
-        validation_data=tuple(data.validation),
-        validation_batch_size=VALIDATION_BATCH_SIZE, verbose=0,
-    ).history
+    history = protocols.train(model, data,
+                              protocol.replace(epochs=epochs, learning_rate=learning_rate))
     return {"loss": history["loss"], "val_accuracy": history["val_accuracy"]}
 
 

@@ -16,6 +16,7 @@ import os
 from typing import Mapping
 from typing import Sequence
 
+from keras_detinit.reporting.figures import pyplot
 from keras_detinit.tuning.results import TrialRecord
 from keras_detinit.tuning.schemes import LogRange
 
@@ -46,11 +47,7 @@ def plot_objective(
         ImportError: If matplotlib is not installed (``pip install
             keras-detinit[plots]``).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # Files only; no display needed.
-    from matplotlib import pyplot as plt
-
+    plt = pyplot()
     count = max(len(parameters), 1)
     figure, axes = plt.subplots(1, count, figsize=(4.5 * count, 3.6), squeeze=False)
     for axis, (name, limits) in zip(axes[0], parameters.items()):

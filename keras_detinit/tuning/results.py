@@ -4,7 +4,7 @@ Example:
 
 >>> records = [
 ...     TrialRecord("0", "COMPLETED", 0.81, {"initializer": "gaussian",
-...                 "sigma0": 0.15}),
+...                 "sigma0": 0.15}, rank=1),
 ...     TrialRecord("1", "FAILED", None, {"initializer": "gaussian",
 ...                 "sigma0": 0.9}, message="non-finite training loss"),
 ... ]
@@ -17,13 +17,14 @@ Failed trials (skipped):
 
 from __future__ import annotations
 
-import csv
 import dataclasses
+import math
 import os
 from typing import Any
 from typing import Mapping
 from typing import Sequence
 
+from keras_detinit.reporting.rows import write_rows
 from keras_detinit.tuning.failures import FAILED_STATUSES
 from keras_detinit.tuning.failures import failure_reason
 
@@ -69,10 +70,11 @@ def collect_records(oracle) -> list[TrialRecord]:
     """
     objective = oracle.objective.name
     # get_best_trials pads with unfinished trials: keep the completed ones.
+    # A NaN or infinite objective (a diverged trial) is no score to rank.
     ranked = [
         trial
         for trial in oracle.get_best_trials(len(oracle.trials))
-        if trial.status == "COMPLETED"
+        if trial.status == "COMPLETED" and _finite(trial.score)
     ]
     ranked_ids = [trial.trial_id for trial in ranked]
     others = [t for t in oracle.trials.values() if t.trial_id not in ranked_ids]
@@ -99,16 +101,25 @@ def _record(trial, objective: str, rank: int | None) -> TrialRecord:
         for name in trial.metrics.metrics
         if name != objective
     }
-    failed = trial.status in FAILED_STATUSES
+    diverged = trial.status == "COMPLETED" and not _finite(trial.score)
+    failed = trial.status in FAILED_STATUSES or diverged
+    if diverged:
+        message = f"non-finite {objective} ({trial.score})"
+    else:
+        message = failure_reason(trial.message) if failed else None
     return TrialRecord(
         trial_id=trial.trial_id,
-        status=trial.status,
+        status="FAILED" if diverged else trial.status,
         score=trial.score if rank is not None else None,
         hyperparameters=values,
         metrics=metrics,
-        message=failure_reason(trial.message) if failed else None,
+        message=message,
         rank=rank,
     )
+
+
+def _finite(score) -> bool:
+    return score is not None and math.isfinite(score)
 
 
 def _value_at(history, step) -> float:
@@ -145,26 +156,14 @@ def write_csv(
     hp_columns = hyperparameter_columns(records, first)
     metric_columns = sorted({name for r in records for name in r.metrics})
     header = ["rank", "trial_id", "status", objective, *hp_columns, *metric_columns, "message"]
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        for r in records:
-            writer.writerow(
-                [
-                    _cell(r.rank),
-                    r.trial_id,
-                    r.status,
-                    _cell(r.score),
-                    *(_cell(r.hyperparameters.get(name)) for name in hp_columns),
-                    *(_cell(r.metrics.get(name)) for name in metric_columns),
-                    _cell(r.message),
-                ]
-            )
+    rows = [
+        [r.rank, r.trial_id, r.status, r.score,
+         *(r.hyperparameters.get(name) for name in hp_columns),
+         *(r.metrics.get(name) for name in metric_columns), r.message]
+        for r in records
+    ]
+    write_rows(path, header, rows)
     return str(path)
-
-
-def _cell(value) -> str:
-    return "" if value is None else str(value)
 
 
 def format_summary(

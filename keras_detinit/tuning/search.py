@@ -22,7 +22,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import pathlib
 import sys
 from typing import Mapping
 from typing import Sequence
@@ -31,10 +33,13 @@ import keras
 import keras_tuner
 
 from keras_detinit import datasets
+from keras_detinit import protocol as protocols
 from keras_detinit import validation
 from keras_detinit.devices import describe_device
 from keras_detinit.tuning import plots
 from keras_detinit.tuning import results as results_lib
+from keras_detinit.tuning.estimate import compare_sigma0
+from keras_detinit.tuning.estimate import sigma0_range
 from keras_detinit.tuning.results import TrialRecord
 from keras_detinit.tuning.schemes import LogRange
 from keras_detinit.tuning.schemes import Scheme
@@ -43,6 +48,7 @@ from keras_detinit.tuning.search_space import InitializerHyperModel
 from keras_detinit.tuning.tuners import HYPERBAND_FACTOR
 from keras_detinit.tuning.tuners import TUNERS
 from keras_detinit.tuning.tuners import make_tuner
+from keras_detinit.tuning.workers import VISIBLE_DEVICES
 
 OBJECTIVE = "val_accuracy"
 IF_EXISTS = ("error", "resume", "overwrite")
@@ -64,6 +70,8 @@ class TuningResult:
         role: ``"single"``, ``"chief"`` or ``"worker"``.
         device: The backend and its devices, e.g. ``"backend jax on gpu:0"``.
         tuner: The KerasTuner tuner, e.g. for ``tuner.get_best_models()``.
+        sigma0_estimate: The `optimal_sigma0` estimate the ``sigma0`` range
+            was centred on, or None.
     """
 
     records: tuple[TrialRecord, ...]
@@ -74,6 +82,7 @@ class TuningResult:
     role: str
     device: str
     tuner: keras_tuner.Tuner
+    sigma0_estimate: float | None = None
 
     @property
     def best(self) -> TrialRecord | None:
@@ -93,6 +102,8 @@ class TuningResult:
                 self.records, self.objective, ("initializer", *self.parameters)
             ),
         ]
+        if self.sigma0_estimate is not None:
+            lines.append(compare_sigma0(self.records, self.sigma0_estimate))
         lines += [f"Wrote {path}" for path in (self.csv_path, self.png_path) if path]
         return "\n".join(lines)
 
@@ -110,12 +121,13 @@ def tune(
     if_exists: str = "error",
     schemes: Sequence[str | Scheme] = DEFAULT_SCHEMES,
     ranges: Mapping[str, tuple[float, float] | LogRange] | None = None,
+    sigma0_estimate: float | None = None,
     depth: int | Sequence[int] = 1,
     width: int | Sequence[int] = 16,
     activation: str | Sequence[str] = "relu",
-    learning_rate: float | tuple[float, float] | LogRange = 1e-3,
-    batch_size: int = 100,
-    validation_fraction: float = 0.15,
+    learning_rate: float | tuple[float, float] | LogRange = protocols.PAPER_PROTOCOL.learning_rate,
+    batch_size: int = protocols.PAPER_PROTOCOL.batch_size,
+    validation_fraction: float = protocols.PAPER_PROTOCOL.validation_fraction,
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     skewness_probe: int | None = None,
@@ -147,6 +159,10 @@ def tune(
         schemes: The initializer choices (see `InitializerHyperModel`).
         ranges: Overrides of the schemes' ranges, e.g.
             ``{"sigma0": (0.01, 1.0)}``.
+        sigma0_estimate: An `keras_detinit.sigma0.optimal_sigma0` estimate:
+            the ``sigma0`` range becomes `sigma0_range` of it (a decade
+            either side) unless ``ranges`` sets one, and the summary says
+            where the best Gaussian trial's ``sigma0`` fell relative to it.
         depth: Hidden layers, or a list to search.
         width: Hidden units per layer, or a list to search.
         activation: Hidden activation, or a list to search.
@@ -188,10 +204,11 @@ def tune(
         )
     if max_consecutive_failures is not None:
         validation.check_int("max_consecutive_failures", max_consecutive_failures)
+    ranges = _centred_ranges(ranges, sigma0_estimate)
     data = datasets.load_dataset(
         dataset,
         data_dir=data_dir,
-        samples_per_class=samples_per_class,
+        samples_per_class=protocols.samples_per_class(samples_per_class),
         validation_fraction=validation_fraction,
         seed=seed,
     )
@@ -210,6 +227,8 @@ def tune(
     project_name = project_name or f"{data.name}_{tuner}"
     project_dir = os.path.join(directory, project_name)
     _check_new_project(project_dir, if_exists)
+    _check_project_files(project_dir, if_exists)
+    _make_directory(directory)
     role = distributed_role()
     device = describe_device()
     if verbose:
@@ -219,6 +238,7 @@ def tune(
             f"{tuner} search, {trials} trials, project {project_dir}"
             + ("" if role == "single" else f"; distributed {role} "
                f"{os.environ.get('KERASTUNER_TUNER_ID')}")
+            + _pinning()
         )
     search = make_tuner(
         tuner,
@@ -255,8 +275,27 @@ def tune(
     records = tuple(results_lib.collect_records(search.oracle))
     csv_path, png_path = _write_results(records, hypermodel.ranges, project_dir, plot)
     return TuningResult(
-        records, OBJECTIVE, parameters, csv_path, png_path, role, device, search
+        records, OBJECTIVE, parameters, csv_path, png_path, role, device, search,
+        sigma0_estimate=sigma0_estimate,
     )
+
+
+def _centred_ranges(ranges, sigma0_estimate):
+    """``ranges`` with ``sigma0`` centred on the estimate, unless it sets one."""
+    if sigma0_estimate is None:
+        return ranges
+    try:
+        centred = sigma0_range(sigma0_estimate)
+    except ValueError as error:
+        raise ValueError(f"Invalid `sigma0_estimate`: {error}") from error
+    return {"sigma0": centred, **(ranges or {})}
+
+
+def _pinning() -> str:
+    """The GPU pinning of this process, for the header line, if any."""
+    if VISIBLE_DEVICES not in os.environ:
+        return ""
+    return f"; {VISIBLE_DEVICES}={os.environ[VISIBLE_DEVICES]!r}"
 
 
 def _check_new_project(project_dir: str, if_exists: str) -> None:
@@ -267,6 +306,33 @@ def _check_new_project(project_dir: str, if_exists: str) -> None:
             "(if_exists='overwrite', --overwrite) or choose another "
             "directory or project name."
         )
+
+
+def _check_project_files(project_dir: str, if_exists: str) -> None:
+    """On resume, every JSON file KerasTuner will reload must parse."""
+    if if_exists != "resume" or not os.path.isdir(project_dir):
+        return
+    for path in sorted(pathlib.Path(project_dir).glob("**/*.json")):
+        try:
+            json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(
+                f"Cannot resume the tuning project {project_dir!r}: {path} is damaged "
+                f"({error}). Delete that trial's folder to resume without it, or pass "
+                "--overwrite to start afresh."
+            ) from None
+
+
+def _make_directory(directory: str) -> None:
+    # KerasTuner creates it through the backend's file API, whose errors
+    # (TensorFlow's) name no option: fail here first, with a plain message.
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise ValueError(
+            f"Cannot create the tuning directory {directory!r} (--directory): "
+            f"{error.strerror or error}."
+        ) from error
 
 
 def _write_results(records, ranges, project_dir: str, plot: bool):

@@ -2,8 +2,9 @@
 
 The search space (KerasTuner hyperparameter names):
 
-* ``initializer``: a choice among the schemes (`keras_detinit.tuning.schemes`).
-* Each scheme's own hyperparameters, log-uniform and active only when that
+* ``initializer``: a choice among the schemes (`keras_detinit.tuning.schemes`),
+  registered by `keras_detinit.tuning.choose_initializer` with
+* each scheme's own hyperparameters, log-uniform and active only when that
   scheme is chosen: ``sigma0`` (``"gaussian"``), ``epsilon``
   (``"epsilon_orthogonal"``), ``relative_noise`` (``"odd_sigmoid"``).
 * ``learning_rate``: Adam's, log-uniform when given a range.
@@ -19,8 +20,8 @@ Example:
 ...     ranges={"sigma0": (0.01, 1.0)})
 >>> hp = keras_tuner.HyperParameters()
 >>> model = hypermodel.build(hp)
->>> sorted(hp.values)
-['activation', 'depth', 'initializer', 'learning_rate', 'width']
+>>> hp.values["initializer"], sorted(hp.values)
+('gaussian', ['activation', 'depth', 'initializer', 'learning_rate', 'sigma0', 'width'])
 """
 
 from __future__ import annotations
@@ -32,22 +33,16 @@ import keras
 import keras_tuner
 
 from keras_detinit import models
+from keras_detinit import protocol as protocols
 from keras_detinit import validation
+from keras_detinit.tuning.choice import DEFAULT_SCHEMES
+from keras_detinit.tuning.choice import check_activations
+from keras_detinit.tuning.choice import choose_initializer
+from keras_detinit.tuning.choice import resolve_ranges
+from keras_detinit.tuning.choice import resolve_schemes
 from keras_detinit.tuning.failures import NonFiniteLoss
 from keras_detinit.tuning.schemes import LogRange
 from keras_detinit.tuning.schemes import Scheme
-from keras_detinit.tuning.schemes import get_scheme
-
-#: The schemes searched by default: the two with hyperparameters of their
-#: own, this package's Sinusoidal and Keras' usual defaults.
-DEFAULT_SCHEMES = (
-    "gaussian",
-    "epsilon_orthogonal",
-    "sinusoidal",
-    "glorot_uniform",
-    "he_normal",
-)
-
 
 class InitializerHyperModel(keras_tuner.HyperModel):
     """The papers' FFNN whose kernel initializer is searched.
@@ -55,8 +50,8 @@ class InitializerHyperModel(keras_tuner.HyperModel):
     Every model is `keras_detinit.models.build_ffnn` (flatten, ``depth``
     hidden Dense layers of ``width`` units, a softmax output; one
     initializer for every kernel, zero biases), compiled by
-    `keras_detinit.models.compile_classifier` (Adam, sparse categorical
-    cross-entropy, accuracy). See the module docstring for the
+    the papers' protocol (`keras_detinit.protocol.PAPER_PROTOCOL`: Adam,
+    sparse categorical cross-entropy, accuracy, batch 100). See the module docstring for the
     hyperparameters.
 
     Each layer gets its own copy of the initializer, so layers of equal
@@ -97,7 +92,7 @@ class InitializerHyperModel(keras_tuner.HyperModel):
         schemes: Sequence[str | Scheme] = DEFAULT_SCHEMES,
         ranges: Mapping[str, tuple[float, float] | LogRange] | None = None,
         learning_rate: float | tuple[float, float] | LogRange = 1e-3,
-        batch_size: int = 100,
+        batch_size: int = protocols.PAPER_PROTOCOL.batch_size,
         seed: int | None = 0,
         name: str | None = None,
     ):
@@ -107,11 +102,16 @@ class InitializerHyperModel(keras_tuner.HyperModel):
         self.depth = _int_or_choices("depth", depth, low=0)
         self.width = _int_or_choices("width", width, low=1)
         self.activation = _activation_or_choices(activation)
-        self.schemes = _resolve_schemes(schemes)
-        self.ranges = _scheme_ranges(self.schemes, ranges or {})
-        _check_activations(self.schemes, self.ranges, self.activation)
+        self.schemes = resolve_schemes(schemes)
+        self.ranges = resolve_ranges(self.schemes, ranges or {})
+        check_activations(
+            self.schemes,
+            self.ranges,
+            self.activation if isinstance(self.activation, tuple) else (self.activation,),
+        )
         self.learning_rate = _number_or_range("learning_rate", learning_rate)
-        self.batch_size = validation.check_int("batch_size", batch_size)
+        self.protocol = protocols.PAPER_PROTOCOL.replace(batch_size=batch_size)
+        self.batch_size = self.protocol.batch_size
         self.seed = None if seed is None else validation.check_int("seed", seed, low=0)
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
@@ -120,7 +120,9 @@ class InitializerHyperModel(keras_tuner.HyperModel):
         depth = _choose(hp, "depth", self.depth)
         width = _choose(hp, "width", self.width)
         activation = _choose(hp, "activation", self.activation)
-        initializer = self._initializer(hp, activation)
+        initializer = choose_initializer(
+            hp, tuple(self.schemes.values()), self.ranges, activation
+        )
         if isinstance(self.learning_rate, LogRange):
             learning_rate = hp.Float(
                 "learning_rate",
@@ -137,71 +139,17 @@ class InitializerHyperModel(keras_tuner.HyperModel):
             activation,
             initializer,
         )
-        return models.compile_classifier(model, learning_rate)
+        return self.protocol.replace(learning_rate=learning_rate).compile(model)
 
-    def fit(self, hp, model, *args, callbacks=None, **kwargs):
-        """`model.fit`, with the default batch size and `NonFiniteLoss`.
+    def fit(self, hp, model, x, y, *, callbacks=None, **kwargs):
+        """`model.fit` under the protocol, with `NonFiniteLoss`.
 
         `NonFiniteLoss` comes first, so a NaN epoch fails the trial before
-        KerasTuner records its metrics or saves its weights.
+        KerasTuner records its metrics or saves its weights. Arguments the
+        search passes (``epochs``, ``validation_data``...) take precedence.
         """
-        kwargs.setdefault("batch_size", self.batch_size)
         callbacks = [NonFiniteLoss(), *(callbacks or [])]
-        return model.fit(*args, callbacks=callbacks, **kwargs)
-
-
-    def _initializer(self, hp, activation: str):
-        chosen = hp.Choice("initializer", list(self.schemes))
-        initializer = None
-        for scheme in self.schemes.values():
-            values = {}
-            with hp.conditional_scope("initializer", [scheme.name]):
-                for name in scheme.hyperparameters:
-                    values[name] = hp.Float(
-                        name, self.ranges[name].low, self.ranges[name].high, sampling="log"
-                    )
-            if scheme.name == chosen:
-                initializer = _build(scheme, values, activation)
-        return _per_layer(initializer)
-
-
-def _build(scheme: Scheme, values: dict, activation: str):
-    if scheme.uses_activation:
-        return scheme.build(activation=activation, **values)
-    return scheme.build(**values)
-
-
-def _check_activations(schemes: dict[str, Scheme], ranges, activation) -> None:
-    """Build each activation-dependent scheme once per activation choice.
-
-    So a scheme that cannot serve an activation (the odd-sigmoid one with
-    ReLU) fails here, with its own message, rather than in every trial.
-    """
-    activations = activation if isinstance(activation, tuple) else (activation,)
-    for scheme in schemes.values():
-        if not scheme.uses_activation:
-            continue
-        values = {name: ranges[name].low for name in scheme.hyperparameters}
-        for name in activations:
-            try:
-                _build(scheme, values, name)
-            except ValueError as error:
-                raise ValueError(
-                    f"The scheme {scheme.name!r} cannot be used with the "
-                    f"activation {name!r}: {error}"
-                ) from error
-
-
-def _per_layer(initializer):
-    """An identifier from which each layer makes its own initializer.
-
-    Keras layers share an initializer *instance*; a random one seeded once
-    would then give equal kernels to layers of equal shape. A config, like a
-    name, is deserialized per layer, each copy drawing its own seed.
-    """
-    if isinstance(initializer, (str, dict)):
-        return initializer
-    return keras.initializers.serialize(initializer)
+        return self.protocol.fit(model, x, y, callbacks=callbacks, **kwargs)
 
 
 def _choose(hp, name: str, value):
@@ -241,42 +189,3 @@ def _number_or_range(name: str, value):
     if isinstance(value, (list, tuple, LogRange)):
         return LogRange.of(name, value)
     return validation.check_positive(name, value)
-
-
-def _resolve_schemes(schemes) -> dict[str, Scheme]:
-    if isinstance(schemes, (str, Scheme)) or not schemes:
-        raise ValueError(
-            f"`schemes` must be a non-empty list of scheme names or `Scheme`s. "
-            f"Received: schemes={schemes!r}"
-        )
-    resolved = {}
-    for item in schemes:
-        scheme = get_scheme(item)
-        if scheme.name in resolved:
-            raise ValueError(f"`schemes` names {scheme.name!r} twice.")
-        resolved[scheme.name] = scheme
-    owners = {}
-    for scheme in resolved.values():
-        for name in scheme.hyperparameters:
-            if name in owners:
-                raise ValueError(
-                    f"Schemes {owners[name]!r} and {scheme.name!r} both have a "
-                    f"hyperparameter {name!r}; names must be unique."
-                )
-            owners[name] = scheme.name
-    return resolved
-
-
-def _scheme_ranges(schemes: dict[str, Scheme], overrides) -> dict[str, LogRange]:
-    ranges = {}
-    for scheme in schemes.values():
-        ranges.update(scheme.hyperparameters)
-    for name, value in overrides.items():
-        if name not in ranges:
-            raise ValueError(
-                f"`ranges` names {name!r}, which is not a hyperparameter of the "
-                f"chosen schemes {list(schemes)}; their hyperparameters are "
-                f"{sorted(ranges)}."
-            )
-        ranges[name] = LogRange.of(name, value)
-    return ranges

@@ -16,19 +16,22 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import pathlib
 from typing import Any
 from typing import Mapping
 
 import numpy as np
 
-from keras_detinit.reproduce import figures as figures_lib
-from keras_detinit.reproduce import tables
+from keras_detinit.reporting import figures as figures_lib
+from keras_detinit.reporting import tables
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
+from keras_detinit.protocol import WHOLE_TRAINING_SET
 from keras_detinit.reproduce.experiments import ffnn
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
 
 #: The pattern name of Fig. 3 (c)-(e): layers of 10 and 6 units in turn.
 ALTERNATING = "10/6"
@@ -76,8 +79,8 @@ class DepthSweep(Experiment):
 
     def measure(self, config, seed, settings, context) -> dict:
         return ffnn.train_configuration(
-            context, config["dataset"], 0, _hidden_units(config), "relu", config["init"],
-            settings["epochs"], seed,
+            context, config["dataset"], WHOLE_TRAINING_SET, _hidden_units(config), "relu",
+            config["init"], settings["epochs"], seed,
         )
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
@@ -86,19 +89,19 @@ class DepthSweep(Experiment):
         curves = figures / "depth_curves.png"
         _plot_sweep(results, settings, sweep)
         _plot_curves(results, settings, curves)
-        rows = [
-            [ffnn.DATASET_LABELS.get(config["dataset"], config["dataset"]), config["pattern"],
-             config["depth"], *[tables.percent_cell(ffnn.final_accuracy(
-                 results, dataset=config["dataset"], pattern=config["pattern"],
-                 depth=config["depth"], init=init)) for init in inits]]
-            for config in self.configurations(settings) if config["init"] == inits[0]
-        ]
+        rows = [{key: config[key] for key in ("dataset", "pattern", "depth")}
+                for config in self.configurations(settings) if config["init"] == inits[0]]
+        table = tables.pivot_table(
+            functools.partial(ffnn.final_accuracy, results), rows,
+            [{"init": init} for init in inits],
+            header=["Dataset", "Pattern", "Hidden layers", *map(ffnn.label, inits)],
+            row_labels=[[ffnn.DATASET_LABELS.get(row["dataset"], row["dataset"]),
+                         row["pattern"], row["depth"]] for row in rows])
         return "\n\n".join([
             f"Validation accuracy in % after epoch {settings['epochs']} (mean ± std over "
             "seeds). Pattern: units of every hidden layer, or 10/6 for layers of 10 and 6 "
             "units in turn.",
-            tables.markdown_table(["Dataset", "Pattern", "Hidden layers",
-                                   *map(ffnn.label, inits)], rows),
+            table,
             "## Fig. 3 (a), (b): accuracy against depth",
             f"![Depth sweep](figures/{sweep.name})",
             f"## Fig. 3 (c)-(e): {ALTERNATING} networks, accuracy per epoch",

@@ -27,10 +27,12 @@ from keras_detinit import validation
 from keras_detinit.datasets import locate
 
 from keras_detinit.initializers import OddSigmoid
+from keras_detinit.initializers.odd_sigmoid import BAND_FLOOR
+from keras_detinit.initializers.odd_sigmoid import BAND_WIDTH_MARGIN
 from keras_detinit.reproduce import training
-from keras_detinit.reproduce.results import Results
-from keras_detinit.reproduce.results import format_curve
-from keras_detinit.reproduce.results import mean_and_spread
+from keras_detinit.reporting.results import Results
+from keras_detinit.reporting.results import format_curve
+from keras_detinit.reporting.results import mean_and_spread
 
 #: The paper these experiments reproduce.
 PAPER = ('Lee et al., "Improved weight initialization for deep and narrow feedforward '
@@ -69,7 +71,7 @@ def check_settings(settings: Mapping[str, Any], lowest: Mapping[str, int]) -> No
         raise ValueError("`initializers` must be a non-empty list of initializer names. "
                          f"Received: initializers={initializers!r}")
     for name in initializers:
-        if name != "odd_sigmoid":  # built per run from the activation
+        if odd_sigmoid_arguments(name) is None:  # OddSigmoid is built per run
             _check_known("initializers", name, keras.initializers.get)
     for name in settings.get("activations", []):
         _check_known("activations", name, keras.activations.get)
@@ -98,18 +100,77 @@ def alternating_widths(depth: int, widths: Sequence[int] = (10, 6)) -> list[int]
     return [widths[index % len(widths)] for index in range(depth)]
 
 
-def make_initializer(name: str, activation: str, depth: int):
+#: Named OddSigmoid settings: ``"odd_sigmoid:band"`` holds the band
+#: ``[0.05, 0.95] B^2`` at every layer of narrow networks too.
+ODD_SIGMOID_SETTINGS = {"band": {"floor": BAND_FLOOR, "width_margin": BAND_WIDTH_MARGIN}}
+#: OddSigmoid's numeric arguments an initializer spec may set.
+ODD_SIGMOID_ARGUMENTS = ("floor", "width_margin", "gain", "relative_noise", "noise_stddev")
+
+
+def odd_sigmoid_arguments(spec: str) -> dict | None:
+    """OddSigmoid's arguments in an initializer spec; None for other names.
+
+    ``"odd_sigmoid"`` is the default, ``"odd_sigmoid:band"`` the band
+    setting (`ODD_SIGMOID_SETTINGS`), and ``"odd_sigmoid:floor=0.01,width_margin=1"``
+    sets numeric arguments (`ODD_SIGMOID_ARGUMENTS`); their ranges are
+    checked when the initializer is built.
+
+    Example:
+
+    >>> odd_sigmoid_arguments("odd_sigmoid:floor=0.01,width_margin=1")
+    {'floor': 0.01, 'width_margin': 1.0}
+    >>> odd_sigmoid_arguments("odd_sigmoid"), odd_sigmoid_arguments("he_normal")
+    ({}, None)
+
+    Raises:
+        ValueError: For an ``odd_sigmoid:...`` spec that is neither a named
+            setting nor ``key=number`` items of known keys.
+    """
+    name, colon, arguments = str(spec).partition(":")
+    if name != "odd_sigmoid":
+        return None
+    if not colon:
+        return {}
+    if arguments in ODD_SIGMOID_SETTINGS:
+        return dict(ODD_SIGMOID_SETTINGS[arguments])
+    parsed = {}
+    for item in arguments.split(","):
+        key, _, value = (part.strip() for part in item.partition("="))
+        try:
+            if key not in ODD_SIGMOID_ARGUMENTS:
+                raise ValueError
+            parsed[key] = float(value)
+        except ValueError:
+            raise ValueError(
+                f"`initializers`: {spec!r} is not an OddSigmoid spec; use odd_sigmoid, "
+                f"odd_sigmoid:{'|'.join(ODD_SIGMOID_SETTINGS)} or odd_sigmoid:KEY=NUMBER,... "
+                f"with KEY in {list(ODD_SIGMOID_ARGUMENTS)}. Received item: {item!r}"
+            ) from None
+    return parsed
+
+
+def make_initializer(name: str, activation, depth: int):
     """The kernel initializer for a run; OddSigmoid is told the network.
 
     OddSigmoid's gain and noise depend on the activation and on the depth
-    the signal must survive, so it is built here, not from its string name.
+    the signal must survive, so it is built here from its spec
+    (`odd_sigmoid_arguments`); any other name is returned as it is. The
+    softmax layer's version is `keras_detinit.models.output_initializer`'s.
+
+    Example:
+
+    >>> make_initializer("odd_sigmoid:band", "tanh", 60).width_margin
+    3.3
+    >>> make_initializer("he_normal", "relu", 60)
+    'he_normal'
     """
-    if name == "odd_sigmoid":
-        return OddSigmoid(activation=activation, target_depth=max(depth, 1))
-    return name
+    arguments = odd_sigmoid_arguments(name)
+    if arguments is None:
+        return name
+    return OddSigmoid(activation=activation, target_depth=max(depth, 1), **arguments)
 
 
-def train_configuration(context, dataset: str, samples_per_class: int,
+def train_configuration(context, dataset: str, samples_per_class: int | str,
                         hidden_units: Sequence[int], activation: str, initializer: str,
                         epochs: int, seed: int, checkpoints: Sequence[int] = (1, 10)) -> dict:
     """Train one configuration and return its CSV columns.

@@ -11,7 +11,7 @@ Each run (dataset, initialization, seed) records per epoch the training
 loss, the validation accuracy (15% of the training set), ``V(W, t)`` and
 ``V / sigma0^2`` with `keras_detinit.callbacks.WeightVarianceCallback`
 (for He normal: ``V`` over its epoch-0 value), as curves in CSV cells
-(`keras_detinit.reproduce.results.format_curve`; ``V`` and the ratio start
+(`keras_detinit.reporting.results.format_curve`; ``V`` and the ratio start
 at epoch 0, the initialization), the final values and the convergence
 metrics of `keras_detinit.reproduce.training.convergence_metrics`. One more
 configuration per dataset runs `keras_detinit.sigma0.optimal_sigma0`
@@ -43,19 +43,19 @@ import keras
 import numpy as np
 
 from keras_detinit import datasets
+from keras_detinit import protocol as protocols
 from keras_detinit import validation
-from keras_detinit.callbacks import WeightVarianceCallback
-from keras_detinit.callbacks.weight_variance import OVERALL
 from keras_detinit.datasets import locate
 from keras_detinit.models import build_ffnn
-from keras_detinit.reproduce import figures as figures_lib
-from keras_detinit.reproduce import tables
+from keras_detinit.reporting import figures as figures_lib
+from keras_detinit.reporting import tables
 from keras_detinit.reproduce import training
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
-from keras_detinit.reproduce.results import Results
-from keras_detinit.reproduce.results import format_curve
+from keras_detinit.reporting.results import Results
+from keras_detinit.reporting.results import format_curve
 from keras_detinit.sigma0 import optimal_sigma0
+from keras_detinit.sigma0 import train_watched
 
 GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 HE = "he_normal"
@@ -91,15 +91,24 @@ def grid_label(sigma0: float) -> str:
     return repr(float(sigma0))
 
 
-def model_builder(data: datasets.Dataset, hidden: Sequence[int], learning_rate: float) -> Builder:
-    """``initializer -> compiled model``: the FFNN with plain SGD, as the paper.
+def sgd_protocol(settings: Mapping[str, Any]) -> protocols.TrainingProtocol:
+    """The paper's protocol: plain SGD at the settings' length and rate."""
+    return protocols.PAPER_PROTOCOL.replace(
+        optimizer="sgd", learning_rate=settings["learning_rate"], epochs=settings["epochs"],
+        batch_size=settings["batch_size"])
+
+
+def model_builder(data: datasets.Dataset, hidden: Sequence[int],
+                  protocol: protocols.TrainingProtocol) -> Builder:
+    """``initializer -> compiled model``: the FFNN compiled by ``protocol``.
 
     Example:
 
     >>> import types
     >>> data = types.SimpleNamespace(train=types.SimpleNamespace(x=np.zeros((4, 28, 28))),
     ...                              num_classes=10)
-    >>> model = model_builder(data, [8], 0.01)("zeros")
+    >>> sgd = protocols.PAPER_PROTOCOL.replace(optimizer="sgd", learning_rate=0.01)
+    >>> model = model_builder(data, [8], sgd)("zeros")
     >>> type(model.optimizer).__name__, [layer.units for layer in model.layers[1:]]
     ('SGD', [8, 10])
     """
@@ -107,37 +116,20 @@ def model_builder(data: datasets.Dataset, hidden: Sequence[int], learning_rate: 
     def build(initializer) -> keras.Model:
         model = build_ffnn(data.train.x.shape[1:], hidden, data.num_classes, activation="relu",
                            kernel_initializer=initializer)
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model
+        return protocol.compile(model)
 
     return build
 
 
 def train_run(build: Builder, data: datasets.Dataset, sigma0: float | None, seed: int,
-              epochs: int, batch_size: int) -> dict:
+              protocol: protocols.TrainingProtocol) -> dict:
     """One run of the sweep; ``sigma0=None`` is He normal.
 
     Returns:
         The `TRAINING_COLUMNS` values: curves as CSV text, finals as floats.
     """
-    keras.utils.set_random_seed(seed)
-    # A seed generator gives every layer its own draw, reproducibly, as the
-    # pilots of `optimal_sigma0` draw theirs.
-    generator = keras.random.SeedGenerator(seed)
-    initializer = (keras.initializers.HeNormal(seed=generator) if sigma0 is None else
-                   keras.initializers.RandomNormal(stddev=sigma0, seed=generator))
-    watch = WeightVarianceCallback(sigma0=sigma0, log_layers=False)
-    history = build(initializer).fit(
-        data.train.x, data.train.y, batch_size=batch_size, epochs=epochs,
-        validation_data=tuple(data.validation),
-        validation_batch_size=training.VALIDATION_BATCH_SIZE, verbose=0, callbacks=[watch],
-    ).history
-    curves = {
-        "loss": history["loss"], "val_accuracy": history["val_accuracy"],
-        "v": watch.history[f"{watch.prefix}_{OVERALL}/v"],
-        "ratio": watch.history[f"{watch.prefix}_{OVERALL}/ratio"],
-    }
+    history, watched = train_watched(build, data, sigma0, seed, protocol)
+    curves = {"loss": history["loss"], "val_accuracy": history["val_accuracy"], **watched}
     return {
         **{f"{name}_curve": format_curve(values) for name, values in curves.items()},
         **{f"final_{name}": float(values[-1]) for name, values in curves.items()},
@@ -169,7 +161,7 @@ def profile_settings(epochs: int, learning_rate: float) -> dict:
     """The settings both profiles share, with their training length."""
     return {"datasets": ["mnist", "fashion_mnist"], "sigma0": list(GRID), "hidden": [256, 128],
             "epochs": epochs, "learning_rate": learning_rate, "batch_size": 100,
-            "samples_per_class": 0, "max_pilots": 6, "tolerance": 0.001}
+            "samples_per_class": protocols.WHOLE_TRAINING_SET, "max_pilots": 6, "tolerance": 0.001}
 
 
 class Sigma0Sweep(Experiment):
@@ -177,7 +169,7 @@ class Sigma0Sweep(Experiment):
 
     Settings: ``datasets``, ``sigma0`` (the grid), ``hidden`` (widths),
     ``epochs``, ``learning_rate``, ``batch_size``, ``samples_per_class``
-    (0: the whole training part), and for the search ``max_pilots`` (0: no
+    (``"all"``: the whole training part), and for the search ``max_pilots`` (0: no
     search) and ``tolerance`` (on ``|V / sigma0^2 - 1|``).
     """
 
@@ -214,11 +206,12 @@ class Sigma0Sweep(Experiment):
     def measure(self, config: Mapping[str, Any], seed: int, settings: Mapping[str, Any],
                 context) -> dict:
         data = context.dataset(config["dataset"], settings["samples_per_class"], seed)
-        build = model_builder(data, settings["hidden"], settings["learning_rate"])
+        protocol = sgd_protocol(settings)
+        build = model_builder(data, settings["hidden"], protocol)
         if config["init"] == SEARCH:
             return search_run(build, data, seed, settings)
         sigma0 = None if config["init"] == HE else float(config["init"])
-        return train_run(build, data, sigma0, seed, settings["epochs"], settings["batch_size"])
+        return train_run(build, data, sigma0, seed, protocol)
 
     def cost(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> float:
         # A search trains up to max_pilots pilots as long as one grid run.
@@ -258,7 +251,7 @@ def check_settings(settings: Mapping[str, Any]) -> None:
         locate.get_spec(name)  # an unknown name fails now, not after hours
     for key in ("epochs", "batch_size"):
         validation.check_int(key, settings[key], low=1)
-    validation.check_int("samples_per_class", settings["samples_per_class"], low=0)
+    protocols.samples_per_class(settings["samples_per_class"])
     validation.check_positive("learning_rate", settings["learning_rate"])
     max_pilots = validation.check_int("max_pilots", settings["max_pilots"], low=0)
     if max_pilots:
@@ -278,11 +271,13 @@ def setup_text(results: Results, settings: Mapping[str, Any]) -> str:
         ["epochs", PAPER_EPOCHS, settings["epochs"]],
         ["learning rate", f"{PAPER_LEARNING_RATE:g}", f"{settings['learning_rate']:g}"],
         ["runs per sigma0", PAPER_RUNS, seeds],
-        ["batch size", 100, settings["batch_size"]],
+        ["batch size", protocols.PAPER_PROTOCOL.batch_size, settings["batch_size"]],
         ["hidden widths", "not stated", ", ".join(map(str, settings["hidden"]))],
     ]
-    training_images = (f"{settings['samples_per_class']} training images per class"
-                       if settings["samples_per_class"] else "the whole training part")
+    training_images = (
+        "the whole training part"
+        if protocols.samples_per_class(settings["samples_per_class"]) is None
+        else f"{settings['samples_per_class']} training images per class")
     return "\n\n".join([
         f"A ReLU FFNN (`build_ffnn((28, 28), {settings['hidden']}, 10)`, softmax output), "
         "kernels from `keras.initializers.RandomNormal(stddev=sigma0)` or `he_normal`, biases "

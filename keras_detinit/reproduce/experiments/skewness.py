@@ -47,11 +47,11 @@ from keras_detinit import diagnostics
 from keras_detinit import validation
 from keras_detinit.initializers import Sinusoidal
 from keras_detinit.lsuv import lsuv_initialize
-from keras_detinit.reproduce import figures as figures_lib
-from keras_detinit.reproduce import tables
+from keras_detinit.reporting import figures as figures_lib
+from keras_detinit.reporting import tables
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
 
 ALPHAS = (0.1, 0.3)
 #: The alpha of Fig. 5 and of the Theorem 1 check.

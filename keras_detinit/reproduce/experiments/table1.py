@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import math
 import pathlib
 from typing import Any
@@ -24,8 +26,9 @@ from typing import Mapping
 
 import numpy as np
 
-from keras_detinit.reproduce import figures as figures_lib
-from keras_detinit.reproduce import tables
+from keras_detinit.reporting import figures as figures_lib
+from keras_detinit import protocol
+from keras_detinit.reporting import tables
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
@@ -33,12 +36,12 @@ from keras_detinit.reproduce.experiments import ffnn
 from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
 from keras_detinit.reproduce.paper_values import TABLE1_EPOCHS
 from keras_detinit.reproduce.paper_values import table1_value
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
 
 _COMMON = {
     "datasets": ["mnist", "fashion_mnist"],
     "hidden": [0, 512, 16],
-    "samples_per_class": [0, 4, 2, 1],
+    "samples_per_class": [protocol.WHOLE_TRAINING_SET, 4, 2, 1],
     "initializers": [*PAPER_INITIALIZERS, "sinusoidal"],
     "epochs_few_shot": 100,
 }
@@ -67,19 +70,20 @@ class Table1(Experiment):
     }
 
     def configurations(self, settings: Mapping[str, Any]) -> list[dict]:
-        ffnn.check_settings(settings, {"hidden": 0, "samples_per_class": 0,
-                                       "epochs_entire": 1, "epochs_few_shot": 1})
+        ffnn.check_settings(settings, {"hidden": 0, "epochs_entire": 1, "epochs_few_shot": 1})
+        for k in settings["samples_per_class"]:
+            protocol.samples_per_class(k)
         return grid(samples_per_class=settings["samples_per_class"],
                     dataset=settings["datasets"], hidden=settings["hidden"],
                     init=settings["initializers"])
 
     def cost(self, config, settings) -> float:
-        if config["samples_per_class"]:
+        if _few_shot(config["samples_per_class"]):
             return settings["epochs_few_shot"]
         return settings["epochs_entire"] * _ENTIRE_EPOCH_COST * (2 if config["hidden"] > 64 else 1)
 
     def measure(self, config, seed, settings, context) -> dict:
-        epochs = (settings["epochs_few_shot"] if config["samples_per_class"]
+        epochs = (settings["epochs_few_shot"] if _few_shot(config["samples_per_class"])
                   else settings["epochs_entire"])
         hidden = [config["hidden"]] if config["hidden"] else []
         return ffnn.train_configuration(
@@ -95,19 +99,25 @@ class Table1(Experiment):
             "(hidden units; 0 = no hidden layer).",
         ]
         for k in settings["samples_per_class"]:
-            regime = "Entire dataset" if k == 0 else f"{k} sample{'s' * (k > 1)} per class"
+            regime = (f"{k} sample{'s' * (k > 1)} per class" if _few_shot(k)
+                      else "Entire dataset")
             for epochs in TABLE1_EPOCHS:
                 parts.append(f"## {regime}, after {epochs} epochs")
                 parts.append(_table(results, settings, inits, k, epochs))
         parts.append("## Where the proposed initializer ranks")
         parts.append(_ranks(results, settings, inits))
         parts.append("## Convergence (entire dataset)")
-        parts.append(ffnn.convergence_table(results, inits, samples_per_class=0))
+        parts.append(ffnn.convergence_table(results, inits,
+                                             samples_per_class=protocol.WHOLE_TRAINING_SET))
         figure = figures / "table1_accuracy.png"
         _heatmap(results, settings, inits, figure)
         parts.append("Our accuracy after 10 epochs, every row and initializer:\n\n"
                      f"![Table 1 heatmap](figures/{figure.name})")
         return "\n\n".join(parts)
+
+
+def _few_shot(samples_per_class) -> bool:
+    return protocol.samples_per_class(samples_per_class) is not None
 
 
 def _rows(settings):
@@ -118,19 +128,15 @@ def _row_label(dataset: str, hidden: int) -> str:
     return f"{ffnn.DATASET_LABELS.get(dataset, dataset)} ({hidden})"
 
 
-def _table(results: Results, settings, inits, k: int, epochs: int) -> str:
-    rows = []
-    for dataset, hidden in _rows(settings):
-        cells = [
-            tables.percent_cell(
-                results.mean_std(f"acc_epoch{epochs}", samples_per_class=k, dataset=dataset,
-                                 hidden=hidden, init=init),
-                table1_value(k, dataset, hidden, init, epochs),
-            )
-            for init in inits
-        ]
-        rows.append([_row_label(dataset, hidden), *cells])
-    return tables.markdown_table(["Dataset (hidden)", *map(ffnn.label, inits)], rows)
+def _table(results: Results, settings, inits, k, epochs: int) -> str:
+    rows = [{"dataset": dataset, "hidden": hidden} for dataset, hidden in _rows(settings)]
+    return tables.pivot_table(
+        functools.partial(results.mean_std, f"acc_epoch{epochs}"), rows,
+        [{"init": init} for init in inits],
+        header=["Dataset (hidden)", *map(ffnn.label, inits)],
+        row_labels=[[_row_label(**row)] for row in rows],
+        paper=lambda dataset, hidden, init: table1_value(k, dataset, hidden, init, epochs),
+        samples_per_class=k)
 
 
 def _ranks(results: Results, settings, inits) -> str:
@@ -156,7 +162,7 @@ def _ranks(results: Results, settings, inits) -> str:
             counts["paper"] += paper_rank == 1
             cells.append(f"{our_rank} / {paper_rank}")
         rows.append([_row_label(dataset, hidden), *cells])
-    header = ["Dataset (hidden)", *(f"{'all' if k == 0 else f'k={k}'}, {epochs} ep."
+    header = ["Dataset (hidden)", *(f"{f'k={k}' if _few_shot(k) else k}, {epochs} ep."
                                     for k, epochs in columns)]
     return "\n\n".join([
         f"Rank of the proposed ε-orthogonal initializer among the paper's {len(baselines)} "
@@ -176,10 +182,11 @@ def _rank(values: dict) -> int:
 def _heatmap(results: Results, settings, inits, path: pathlib.Path) -> None:
     row_keys = [(k, dataset, hidden) for k in settings["samples_per_class"]
                 for dataset, hidden in _rows(settings)]
-    values = np.array([[results.mean_std("acc_epoch10", samples_per_class=k, dataset=dataset,
-                                         hidden=hidden, init=init)[0] for init in inits]
-                       for k, dataset, hidden in row_keys])
-    labels = [f"{'all' if k == 0 else f'k={k}'} {_row_label(dataset, hidden)}"
+    values = tables.pivot(
+        functools.partial(results.mean_std, "acc_epoch10"),
+        [{"samples_per_class": k, "dataset": dataset, "hidden": hidden}
+         for k, dataset, hidden in row_keys], [{"init": init} for init in inits])[..., 0]
+    labels = [f"{f'k={k}' if _few_shot(k) else k} {_row_label(dataset, hidden)}"
               for k, dataset, hidden in row_keys]
     figures_lib.heatmap(path, values, labels, [ffnn.label(init) for init in inits],
                         "initializer", "samples per class, dataset (hidden)",

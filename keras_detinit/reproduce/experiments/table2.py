@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import pathlib
 from typing import Any
 from typing import Mapping
@@ -23,16 +25,17 @@ from typing import Mapping
 import numpy as np
 
 from keras_detinit.activations import OddSigmoidActivation
-from keras_detinit.reproduce import figures as figures_lib
-from keras_detinit.reproduce import tables
+from keras_detinit.reporting import figures as figures_lib
+from keras_detinit.reporting import tables
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
+from keras_detinit.protocol import WHOLE_TRAINING_SET
 from keras_detinit.reproduce.experiments import ffnn
 from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
 from keras_detinit.reproduce.paper_values import TABLE2_DATASETS
 from keras_detinit.reproduce.paper_values import table2_value
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
 
 #: Final validation accuracy above which a network counts as training:
 #: chance is 10% on both datasets.
@@ -74,22 +77,24 @@ class Table2(Experiment):
     def measure(self, config, seed, settings, context) -> dict:
         hidden = ffnn.alternating_widths(settings["depth"])
         return ffnn.train_configuration(
-            context, config["dataset"], 0, hidden, config["activation"], config["init"],
+            context, config["dataset"], WHOLE_TRAINING_SET, hidden, config["activation"], config["init"],
             settings["epochs"], seed,
         )
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
         inits = settings["initializers"]
         epochs = settings["epochs"]
-        header = ["Activation"] + [f"{ffnn.label(init)} {ffnn.DATASET_LABELS.get(d, d)}"
-                                   for init in inits for d in settings["datasets"]]
-        rows = []
-        for activation in settings["activations"]:
-            cells = [
-                _cell(results, activation, dataset, init)
-                for init in inits for dataset in settings["datasets"]
-            ]
-            rows.append([activation, *cells])
+        columns = [{"init": init, "dataset": dataset}
+                   for init in inits for dataset in settings["datasets"]]
+        header = ["Activation"] + [f"{ffnn.label(c['init'])} "
+                                   f"{ffnn.DATASET_LABELS.get(c['dataset'], c['dataset'])}"
+                                   for c in columns]
+        table = tables.pivot_table(
+            functools.partial(ffnn.final_accuracy, results),
+            [{"activation": activation} for activation in settings["activations"]], columns,
+            header=header, row_labels=[[activation] for activation in settings["activations"]],
+            paper=lambda activation, init, dataset: table2_value(activation, dataset, init),
+            cell=_cell)
         figure = figures / "table2_accuracy.png"
         _heatmaps(results, settings, figure)
         return "\n\n".join([
@@ -97,7 +102,7 @@ class Table2(Experiment):
             "seeds), the paper's after epoch 10 in parentheses. n/a: OddSigmoid needs an "
             "odd, bounded activation. A network that does not learn sits near 10%.",
             "## Validation accuracy",
-            tables.markdown_table(header, rows),
+            table,
             "## Which initializers train (> 20%)",
             _trainable(results, settings),
             "## Convergence",
@@ -114,13 +119,11 @@ def _is_odd_sigmoid(activation: str) -> bool:
     return True
 
 
-def _cell(results: Results, activation: str, dataset: str, init: str) -> str:
+def _cell(mean_std: tuple[float, float], paper: float | None, activation: str,
+          init: str, **_) -> str:
     if init == "odd_sigmoid" and not _is_odd_sigmoid(activation):
         return "n/a"
-    return tables.percent_cell(
-        ffnn.final_accuracy(results, activation=activation, dataset=dataset, init=init),
-        table2_value(activation, dataset, init),
-    )
+    return tables.percent_cell(mean_std, paper)
 
 
 def _trainable(results: Results, settings) -> str:
@@ -145,10 +148,10 @@ def _heatmaps(results: Results, settings, path: pathlib.Path) -> None:
                                 figsize=(1.5 + 0.9 * len(settings["initializers"]) * len(datasets),
                                          0.8 + 0.6 * len(settings["activations"])))
     for axis, dataset in zip(axes[0], datasets):
-        values = np.array([[ffnn.final_accuracy(results, activation=activation,
-                                                dataset=dataset, init=init)[0]
-                            for init in settings["initializers"]]
-                           for activation in settings["activations"]])
+        values = tables.pivot(
+            functools.partial(ffnn.final_accuracy, results),
+            [{"activation": activation} for activation in settings["activations"]],
+            [{"init": init} for init in settings["initializers"]], dataset=dataset)[..., 0]
         figures_lib.heatmap(None, values, settings["activations"],
                             [ffnn.label(init) for init in settings["initializers"]],
                             "initializer", "activation",

@@ -17,20 +17,23 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import pathlib
 from typing import Any
 from typing import Mapping
 
 import numpy as np
 
-from keras_detinit.reproduce import figures as figures_lib
-from keras_detinit.reproduce import tables
+from keras_detinit.reporting import figures as figures_lib
+from keras_detinit.reporting import tables
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
+from keras_detinit.protocol import WHOLE_TRAINING_SET
 from keras_detinit.reproduce.experiments import ffnn
 from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
-from keras_detinit.reproduce.results import Results
+from keras_detinit.reporting.results import Results
 
 #: The figure of each dataset.
 FIGURES = {"mnist": "Fig. 4", "fashion_mnist": "Fig. 5"}
@@ -75,8 +78,8 @@ class WidthHeatmaps(Experiment):
 
     def measure(self, config, seed, settings, context) -> dict:
         return ffnn.train_configuration(
-            context, config["dataset"], 0, [config["first"], config["second"]], "relu",
-            config["init"], settings["epochs"][config["dataset"]], seed,
+            context, config["dataset"], WHOLE_TRAINING_SET, [config["first"], config["second"]],
+            "relu", config["init"], settings["epochs"][config["dataset"]], seed,
         )
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
@@ -101,9 +104,10 @@ class WidthHeatmaps(Experiment):
 
 
 def _grid(results: Results, settings, dataset: str, init: str) -> np.ndarray:
-    return np.array([[ffnn.final_accuracy(results, dataset=dataset, first=first,
-                                          second=second, init=init)[0]
-                      for second in settings["widths"]] for first in settings["widths"]])
+    return tables.pivot(functools.partial(ffnn.final_accuracy, results),
+                        [{"first": first} for first in settings["widths"]],
+                        [{"second": second} for second in settings["widths"]],
+                        dataset=dataset, init=init)[..., 0]
 
 
 def _heatmaps(results: Results, settings, dataset: str, path: pathlib.Path) -> None:
