@@ -1,7 +1,7 @@
 """A small CNN on Fashion-MNIST: Sinusoidal kernels against Keras' default.
 
 Two 3 x 3 convolutions (16 and 32 channels, ReLU, 2 x 2 max pooling), a
-ReLU Dense(64) layer and a softmax output. The same network is trained
+ReLU Dense(64) layer and a logits output. The same network is trained
 once with the Sinusoidal initializer (by default ``Sinusoidal()``, the
 same as ``"sinusoidal"``) for every convolution and Dense kernel, and
 once with Keras' default ``glorot_uniform``, from the same seed and data:
@@ -55,7 +55,7 @@ def build_cnn(initializer, num_classes: int = 10) -> keras.Model:
         keras.layers.Flatten(),
         keras.layers.Dense(64, activation="relu", kernel_initializer=initializer),
         keras.layers.Dense(
-            num_classes, activation="softmax", kernel_initializer=initializer
+            num_classes, kernel_initializer=initializer
         ),
     ])
 

@@ -1,7 +1,8 @@
 """Tune the initialization of your own CNN with KerasTuner.
 
 The network is the user's: two 3 x 3 convolutions (8 and 16 channels, ReLU,
-2 x 2 max pooling), a ReLU Dense(32) layer and a softmax output. Its
+2 x 2 max pooling), a ReLU Dense(32) layer and a logits output
+(the package's protocol computes the loss from logits on every backend). Its
 ``build_model(hp)`` asks `keras_detinit.tuning.choose_initializer` for the
 kernel initializer and passes the result to every layer; each layer
 builds its own instance, so a Gaussian start draws a new kernel per layer.
@@ -48,7 +49,7 @@ def build_model(hp, ranges=None, input_shape=(28, 28), num_classes=10) -> keras.
         keras.layers.MaxPooling2D(2),
         keras.layers.Flatten(),
         keras.layers.Dense(32, activation="relu", kernel_initializer=initializer),
-        keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=initializer),
+        keras.layers.Dense(num_classes, kernel_initializer=initializer),
     ])
     return models.compile_classifier(model)
 

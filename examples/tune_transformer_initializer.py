@@ -4,7 +4,7 @@ Each image is a sequence of 28 tokens, its rows: a Dense embedding of 32
 features plus a learned position embedding, one transformer block
 (2-head self-attention and a ReLU feed-forward layer of 64 units, each
 with a residual connection and layer normalization), average pooling over
-the tokens and a softmax output. ``build_model(hp)`` asks
+the tokens and a logits output. ``build_model(hp)`` asks
 `keras_detinit.tuning.choose_initializer` for the kernel initializer and
 passes it to the embedding, the attention (which gives its query, key,
 value and output projections a copy each), the feed-forward layers and
@@ -69,7 +69,7 @@ def build_model(hp, ranges=None, input_shape=(28, 28), num_classes=10) -> keras.
     x = keras.layers.LayerNormalization()(x + attention)
     x = keras.layers.LayerNormalization()(x + dense(FEATURES)(dense(2 * FEATURES, "relu")(x)))
     x = keras.layers.GlobalAveragePooling1D()(x)
-    outputs = dense(num_classes, "softmax")(x)
+    outputs = dense(num_classes)(x)
     return models.compile_classifier(keras.Model(inputs, outputs))
 
 

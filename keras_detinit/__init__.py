@@ -11,7 +11,7 @@ Example:
 ...     keras.Input((784,)),
 ...     keras.layers.Dense(64, activation="relu",
 ...                        kernel_initializer="sinusoidal"),
-...     keras.layers.Dense(10, activation="softmax"),
+...     keras.layers.Dense(10),  # logits: see keras_detinit.protocol
 ... ])
 """
 

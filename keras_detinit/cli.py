@@ -11,6 +11,8 @@ Example:
     keras-detinit tune --data-dir ../shared/data --samples-per-class 10 \\
         --trials 6 --epochs 3
     keras-detinit reproduce table1 --profile quick --data-dir ../shared/data
+    keras-detinit reproduce table2 --workers 2 --data-dir ../shared/data
+    keras-detinit reproduce table2 --executor ray --workers 8 --address HEAD:6379
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
 
     # Recorded as the command that regenerates the folder from scratch; an
     # explicit --backend already names the backend.
-    words = [word for word in args.argv if word not in ("--resume", "--overwrite", "--quiet")]
+    words = [word for word in args.argv
+             if word not in ("--resume", "--overwrite", "--report-only", "--quiet")]
     command = runner.command_line(words, backend=not args.backend)
     outcome = runner.reproduce(
         args.experiment,
@@ -114,13 +117,23 @@ def run_reproduce(args: argparse.Namespace) -> int:
         first_seed=args.first_seed,
         resume=args.resume,
         overwrite=args.overwrite,
+        report_only=args.report_only,
         overrides=_overrides(args.overrides),
         command=command,
         download=args.download,
         show_progress=not args.quiet,
+        workers=args.workers,
+        executor=args.executor,
+        address=args.address,
+        gpus_per_task=args.gpus_per_task,
     )
     print(f"{outcome.measured} runs measured; {len(outcome.results)} rows in "
           f"{outcome.out / runner.RESULTS_FILE}; report: {outcome.report}")
+    if outcome.failures:
+        print(f"{len(outcome.failures)} runs failed, listed in "
+              f"{outcome.out / runner.FAILURES_FILE} and the report; --resume retries them.",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,6 +6,8 @@ Example:
 ...                    kernel_initializer="sinusoidal")
 >>> [layer.units for layer in model.layers[1:]]
 [512, 10]
+>>> model.layers[-1].activation.__name__  # logits: see `keras_detinit.protocol`
+'linear'
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ def build_ffnn(
     activation: str = "relu",
     kernel_initializer="glorot_uniform",
     name: str | None = None,
+    output_activation: str | None = None,
 ) -> keras.Sequential:
-    """A fully connected classifier: flatten, hidden Dense layers, softmax.
+    """A fully connected classifier: flatten, hidden Dense layers, logits.
+
+    The output layer emits logits (no activation), which the protocol's
+    loss takes on every backend alike (`keras_detinit.protocol`);
+    `with_probabilities` adds the softmax for prediction.
 
     Every Dense layer, the output layer included, uses
     ``kernel_initializer`` (for the output layer as `output_initializer`
@@ -42,6 +49,8 @@ def build_ffnn(
         activation: Hidden-layer activation (any Keras activation name).
         kernel_initializer: Initializer name, instance or config.
         name: Optional model name.
+        output_activation: Activation of the output layer; None (logits) by
+            default, ``"softmax"`` for probabilities.
 
     Returns:
         An uncompiled `keras.Sequential`.
@@ -56,14 +65,27 @@ def build_ffnn(
         )
         for width in hidden_units
     ]
-    layers.append(
-        keras.layers.Dense(
-            num_classes,
-            activation="softmax",
-            kernel_initializer=layer_copy(output_initializer(kernel_initializer)),
-        )
-    )
+    layers.append(keras.layers.Dense(
+        num_classes, activation=output_activation,
+        kernel_initializer=layer_copy(output_initializer(kernel_initializer))))
     return keras.Sequential(layers, name=name)
+
+
+def with_probabilities(model: keras.Model) -> keras.Sequential:
+    """``model`` followed by a softmax: class probabilities from a logits model.
+
+    The weights are shared, not copied: train ``model``, predict with this.
+
+    Example:
+
+    >>> import numpy as np
+    >>> logits = build_ffnn((4,), [3], num_classes=2)
+    >>> probabilities = with_probabilities(logits).predict(np.ones((1, 4)), verbose=0)
+    >>> bool(np.isclose(probabilities.sum(), 1.0))
+    True
+    """
+    return keras.Sequential([keras.Input(model.input_shape[1:]), model, keras.layers.Softmax()],
+                            name=f"{model.name}_probabilities")
 
 
 def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:

@@ -2,7 +2,18 @@
 
 The deep-narrow paper (section 4) trains every network with Adam at a
 learning rate of 1e-3, batch size 100, sparse categorical cross-entropy,
-and holds out 15% of the training set for validation. The demo, the
+and holds out 15% of the training set for validation.
+
+**The loss takes logits.** With a softmax output layer, Keras computes the
+cross-entropy from the logits on TensorFlow but from probabilities clipped
+at 1e-7 on JAX and PyTorch, where a confidently wrong sample then gets
+exactly zero gradient: the same network, weights and data train
+differently per backend (softmax regression on raw MNIST pixels: 87% on
+TensorFlow, 50% on JAX after 2 epochs). So the package's models emit
+logits (`keras_detinit.models.with_probabilities` adds the softmax for
+prediction) and the protocol's loss is computed from them, which no
+backend clips. A model that still ends in a softmax is trained with the
+probability loss and a warning. The demo, the
 reproductions, the tuning search and the sigma0 pilots all train through
 `TrainingProtocol` and `train`, so those constants live here once; an
 experiment that deviates (the optimal-variance paper's plain SGD, the
@@ -27,8 +38,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 from typing import Sequence
+
+import keras
 
 from keras_detinit import validation
 
@@ -36,6 +50,9 @@ from keras_detinit import validation
 WHOLE_TRAINING_SET = "all"
 #: The optimizers a protocol can name.
 OPTIMIZERS = ("adam", "sgd")
+#: The losses a protocol can name, and their Keras classes.
+LOSSES = {"sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+          "categorical_crossentropy": "CategoricalCrossentropy"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,9 +66,13 @@ class TrainingProtocol:
         validation_fraction: Share of the training set held out for
             validation, in ``(0, 1)``.
         epochs: Training epochs, >= 1.
-        loss: A Keras loss name.
+        loss: A cross-entropy name of `LOSSES`.
         validation_batch_size: Batch size of validation and evaluation; it
             only changes speed.
+        from_logits: Whether the model emits logits (the package's models
+            do), so the cross-entropy is computed from them on every
+            backend. Ignored, with a warning, for a model whose output
+            layer applies a softmax.
     """
 
     optimizer: str = "adam"
@@ -61,15 +82,18 @@ class TrainingProtocol:
     epochs: int = 10
     loss: str = "sparse_categorical_crossentropy"
     validation_batch_size: int = 1000
+    from_logits: bool = True
 
     def __post_init__(self):
         validation.check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        validation.check_choice("loss", self.loss, LOSSES)
         validation.check_positive("learning_rate", self.learning_rate)
         validation.check_int("batch_size", self.batch_size)
         validation.check_in_range("validation_fraction", self.validation_fraction, 0.0, 1.0,
                                   low_inclusive=False, high_inclusive=False)
         validation.check_int("epochs", self.epochs)
         validation.check_int("validation_batch_size", self.validation_batch_size)
+        validation.check_choice("from_logits", self.from_logits, (True, False))
 
     def replace(self, **changes: Any) -> TrainingProtocol:
         """A copy with ``changes`` applied (and checked)."""
@@ -77,27 +101,52 @@ class TrainingProtocol:
 
     def make_optimizer(self):
         """A fresh Keras optimizer of this protocol."""
-        import keras
-
         if self.optimizer == "sgd":
             return keras.optimizers.SGD(self.learning_rate)
         return keras.optimizers.Adam(self.learning_rate)
 
+    def make_loss(self, model=None):
+        """The protocol's loss for ``model``: from logits unless it ends in a softmax.
+
+        Example:
+
+        >>> PAPER_PROTOCOL.make_loss().get_config()["from_logits"]
+        True
+        """
+        from_logits = self.from_logits and not (model is not None and ends_in_softmax(model))
+        if self.from_logits and not from_logits:
+            warnings.warn(
+                f"Model {model.name!r} ends in a softmax: its cross-entropy is computed from "
+                "probabilities, which JAX and PyTorch clip at 1e-7 (TensorFlow uses the "
+                "logits), so it trains differently per backend. Let the output layer emit "
+                "logits (no activation) for backend-independent training.",
+                stacklevel=3,
+            )
+        loss_class = getattr(keras.losses, LOSSES[self.loss])
+        return loss_class(from_logits=from_logits)
+
     def compile(self, model, metrics: Sequence[str] = ("accuracy",)):
         """Compile ``model`` (in place) with this protocol; returns it."""
-        model.compile(optimizer=self.make_optimizer(), loss=self.loss, metrics=list(metrics))
+        model.compile(optimizer=self.make_optimizer(), loss=self.make_loss(model),
+                      metrics=list(metrics))
         return model
 
     def fit(self, model, x, y, *, validation_data=None, callbacks=None, verbose: int = 0,
-            **overrides):
+            data_order_seed: int | None = None, **overrides):
         """`model.fit` with this protocol's epochs and batch sizes.
 
         The model is compiled with the protocol first unless it already is.
         ``overrides`` (e.g. ``epochs`` from a tuner) take precedence.
 
+        Args:
+            data_order_seed: If given, the batch order is a function of this
+                seed alone (`DataOrderSeed`), whatever ran before the fit.
+
         Returns:
             The `keras.callbacks.History` of the fit.
         """
+        if data_order_seed is not None:
+            callbacks = [*(callbacks or []), DataOrderSeed(data_order_seed)]
         if not model.compiled:
             self.compile(model)
         arguments = dict(batch_size=self.batch_size, epochs=self.epochs, verbose=verbose)
@@ -108,13 +157,39 @@ class TrainingProtocol:
         return model.fit(x, y, callbacks=callbacks, **arguments)
 
 
+class DataOrderSeed(keras.callbacks.Callback):
+    """Seed the batch order when training starts, so it depends on the seed alone.
+
+    Keras draws the shuffle from the global random state when an epoch
+    starts (NumPy on JAX, PyTorch's generator on PyTorch), and the first
+    fit of a freshly compiled model draws once more while tracing. Seeding
+    at ``on_train_begin`` makes a reused compiled model see the batches a
+    fresh one sees with the same seed.
+
+    Args:
+        seed: The seed, >= 0.
+
+    Example:
+
+    >>> DataOrderSeed(3).seed
+    3
+    """
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = validation.check_int("seed", seed, low=0)
+
+    def on_train_begin(self, logs=None):
+        keras.utils.set_random_seed(self.seed)
+
+
 #: The deep-narrow paper's protocol, which the other papers' FFNN
 #: experiments share unless they say otherwise.
 PAPER_PROTOCOL = TrainingProtocol()
 
 
 def train(model, data, protocol: TrainingProtocol = PAPER_PROTOCOL, *, callbacks=None,
-          verbose: int = 0) -> dict[str, list[float]]:
+          verbose: int = 0, data_order_seed: int | None = None) -> dict[str, list[float]]:
     """Train ``model`` on ``data`` under ``protocol``; the per-epoch history.
 
     Seed Keras (``keras.utils.set_random_seed``) before building the model
@@ -128,6 +203,8 @@ def train(model, data, protocol: TrainingProtocol = PAPER_PROTOCOL, *, callbacks
         protocol: The training protocol.
         callbacks: Keras callbacks.
         verbose: Keras' ``verbose`` of `fit`.
+        data_order_seed: Make the batch order a function of this seed alone
+            (`DataOrderSeed`).
 
     Returns:
         The history, metric name -> one value per epoch, e.g.
@@ -138,9 +215,26 @@ def train(model, data, protocol: TrainingProtocol = PAPER_PROTOCOL, *, callbacks
     else:
         (x, y), validation_data = data, None
     history = protocol.fit(model, x, y, validation_data=validation_data,
-                           callbacks=callbacks, verbose=verbose)
+                           callbacks=callbacks, verbose=verbose,
+                           data_order_seed=data_order_seed)
     return {name: [float(value) for value in values]
             for name, values in history.history.items()}
+
+
+def ends_in_softmax(model) -> bool:
+    """Whether ``model``'s last layer applies a softmax (it emits probabilities).
+
+    Example:
+
+    >>> import keras
+    >>> ends_in_softmax(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+    False
+    """
+    layer = model.layers[-1] if getattr(model, "layers", None) else None
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    activation = getattr(layer, "activation", None)
+    return activation is not None and getattr(activation, "__name__", "") == "softmax"
 
 
 def samples_per_class(value) -> int | None:

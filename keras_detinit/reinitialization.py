@@ -181,12 +181,13 @@ def _check(initializer: MatrixInitializer, kernel: layer_view.KernelView) -> Non
 
 def _write_kernel(initializer, kernel: layer_view.KernelView) -> Reinitialized:
     variable, view = kernel.variable, kernel.view
+    # A copy per kernel, as each layer gets one: a shared unseeded random
+    # initializer would repeat its draw for kernels of equal shape.
+    initializer = models.layer_copy(initializer)
     if isinstance(initializer, MatrixInitializer):
         values = initializer.kernel(view, variable.dtype, kernel.projection)
     else:
-        # A copy per kernel, as each layer gets one: a shared unseeded Keras
-        # random initializer would repeat its draw for kernels of equal shape.
-        values = models.layer_copy(initializer)(view.kernel_shape, dtype=variable.dtype)
+        values = initializer(view.kernel_shape, dtype=variable.dtype)
     variable.assign(values)
     return Reinitialized(
         layer=kernel.layer.name,

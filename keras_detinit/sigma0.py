@@ -20,7 +20,13 @@ the crossing ``r = 1``, found by
 
 Both stop when ``|r - 1| <= tolerance`` or after ``max_pilots`` pilots.
 Every pilot starts from ``keras.utils.set_random_seed(seed)``, so a search
-is deterministic given its seed.
+is deterministic given its seed. `ratio_crossings` reads the same crossing
+off a grid of trainings, e.g. one per seed of a sweep.
+
+The model should emit logits and its loss take them (as
+`keras_detinit.models.build_ffnn` and `keras_detinit.protocol` do): JAX
+and PyTorch clip softmax probabilities at 1e-7 in the cross-entropy, so a
+softmax output trains, and moves ``V``, differently per backend.
 
 Example:
 
@@ -28,11 +34,13 @@ Example:
 ...     model = keras_detinit.models.build_ffnn(
 ...         (28, 28), [256, 128], 10, kernel_initializer=initializer)
 ...     model.compile(optimizer=keras.optimizers.SGD(0.01),
-...                   loss="sparse_categorical_crossentropy")
+...                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 ...     return model
 >>> result = optimal_sigma0(build, x, y, lower=0.05, upper=0.5,
 ...                         epochs=5)  # doctest: +SKIP
 >>> result.sigma0, [p.ratio for p in result.trace]  # doctest: +SKIP
+>>> ratio_crossings([0.1, 0.2, 0.4], [1.2, 0.9, 0.8])  # from a grid instead
+[0.1551...]
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ import dataclasses
 import math
 import warnings
 from typing import Callable
+from typing import Sequence
 
 import keras
 
@@ -131,6 +140,13 @@ def train_watched(
     """
     keras.utils.set_random_seed(seed)
     model = build_model(gaussian_initializer(sigma0, seed))
+    if model.compiled and protocols.ends_in_softmax(model):
+        # An uncompiled one gets the protocol's own warning when compiled.
+        warnings.warn(
+            f"Model {model.name!r} ends in a softmax: unless its loss is computed from "
+            "logits, V(W, t) moves differently on TensorFlow than on JAX and PyTorch. "
+            "Let the output layer emit logits and compile with from_logits=True.",
+            stacklevel=2)
     watch = WeightVarianceCallback(sigma0=sigma0, log_layers=False, log_initial=log_initial)
     history = protocols.train(model, data, protocol, callbacks=[watch])
     watched = {name: watch.history[f"{watch.prefix}_{OVERALL}/{name}"] for name in ("v", "ratio")}
@@ -150,7 +166,7 @@ def run_pilot(
 
     Args:
         build_model: Takes a kernel initializer, returns a compiled model
-            (use plain SGD to match the paper).
+            that emits logits (use plain SGD to match the paper).
         x: Training inputs.
         y: Training labels.
         sigma0: The initialization's standard deviation, > 0.
@@ -267,9 +283,7 @@ def _bisection(pilot, lower, upper, max_pilots, tolerance):
         low, high = (middle, high) if middle.ratio > 1.0 else (low, middle)
         if high.sigma0 / low.sigma0 - 1.0 <= tolerance:
             break
-    # log r is close to linear in log sigma0 within a narrow bracket.
-    slope = math.log(high.ratio / low.ratio) / math.log(high.sigma0 / low.sigma0)
-    estimate = low.sigma0 * math.exp(-math.log(low.ratio) / slope)
+    estimate = _log_log_crossing(low.sigma0, low.ratio, high.sigma0, high.ratio)
     return estimate, high.sigma0 / low.sigma0 - 1.0 <= tolerance, True
 
 
@@ -283,3 +297,57 @@ def _fixed_point(pilot, lower, upper, max_pilots, tolerance):
             return sigma0, True, True
         sigma0 = min(max(math.sqrt(result.v), lower), upper)
     return sigma0, False, below and above
+
+
+def ratio_crossings(sigma0: Sequence[float], ratio: Sequence[float]) -> list[float]:
+    """Where ``r = V / sigma0^2`` crosses 1 along a grid of trainings.
+
+    Between two neighbouring grid points on opposite sides of 1 the
+    crossing is interpolated linearly in ``(log sigma0, log r)``, as the
+    bisection of `optimal_sigma0` does; a grid point with ``r == 1`` is a
+    crossing itself. The paper's picture (``r > 1`` for small sigma0,
+    ``r < 1`` for large) gives exactly one crossing; noise can give several,
+    a ratio on one side of 1 throughout gives none.
+
+    Args:
+        sigma0: The grid, increasing, every value > 0.
+        ratio: ``V(W, T) / sigma0^2`` at each grid point, finite and > 0.
+
+    Returns:
+        The crossings, increasing.
+
+    Raises:
+        ValueError: For grids of different lengths, a grid that does not
+            increase, or a ratio that is not finite and positive.
+
+    Example:
+
+    >>> ratio_crossings([0.1, 0.2, 0.4], [1.2, 0.9, 0.8])
+    [0.1551...]
+    >>> ratio_crossings([0.1, 0.2, 0.4], [1.01, 0.99, 1.02])
+    [0.1411..., 0.2525...]
+    """
+    sigma0 = [validation.check_positive("sigma0[...]", value) for value in sigma0]
+    if len(sigma0) != len(ratio):
+        raise ValueError(
+            "`sigma0` and `ratio` must have one value per grid point. Received: "
+            f"{len(sigma0)} sigma0 values and {len(ratio)} ratios")
+    if any(high <= low for low, high in zip(sigma0, sigma0[1:])):
+        raise ValueError(f"`sigma0` must increase. Received: sigma0={sigma0}")
+    for value in ratio:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(
+                "Every `ratio` must be finite and > 0 (a diverged run has no crossing). "
+                f"Received: ratio={list(ratio)}")
+    sides = [(value > 1.0) - (value < 1.0) for value in ratio]
+    crossings = [s for s, side in zip(sigma0, sides) if side == 0]
+    for i in range(len(sigma0) - 1):
+        if sides[i] * sides[i + 1] < 0:
+            crossings.append(_log_log_crossing(sigma0[i], ratio[i], sigma0[i + 1], ratio[i + 1]))
+    return sorted(crossings)
+
+
+def _log_log_crossing(low: float, low_ratio: float, high: float, high_ratio: float) -> float:
+    # log r is close to linear in log sigma0 between neighbouring points.
+    slope = math.log(high_ratio / low_ratio) / math.log(high / low)
+    return low * math.exp(-math.log(low_ratio) / slope)

@@ -193,7 +193,8 @@ def _add_reproduce_parser(commands) -> None:
     reproduce.add_argument(
         "--profile", default="quick", choices=source_literal("reproduce/experiment.py", "PROFILES"),
         help="quick: reduced for a 2-core CPU (reductions are printed); "
-        "paper: the paper's full protocol, meant for a GPU (default: quick)",
+        "paper: the paper's full protocol, meant for a GPU; long (sigma0 only): the "
+        "paper's training length on reduced data (default: quick)",
     )
     reproduce.add_argument(
         "--backend", choices=["tensorflow", "jax", "torch"],
@@ -212,6 +213,9 @@ def _add_reproduce_parser(commands) -> None:
                           help="continue the results already in --out")
     existing.add_argument("--overwrite", action="store_true",
                           help="discard the results already in --out")
+    existing.add_argument("--report-only", action="store_true",
+                          help="measure nothing: write report.md from the rows already in "
+                          "--out (e.g. of a run still in progress)")
     reproduce.add_argument(
         "--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
         help="replace a profile setting; VALUE is JSON, e.g. --set epochs=2 "
@@ -220,7 +224,31 @@ def _add_reproduce_parser(commands) -> None:
     reproduce.add_argument("--no-download", dest="download", action="store_false",
                            help="never download a dataset")
     reproduce.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_executor_options(reproduce)
     reproduce.set_defaults(command="reproduce")
+
+
+def _add_executor_options(reproduce) -> None:
+    # Checked, with the combinations, by keras_detinit.reproduce.executors.make_executor.
+    group = reproduce.add_argument_group(
+        "parallel and distributed runs",
+        "Runs go to N workers; this process alone writes the CSV. --workers N > 1 "
+        "without --executor means worker processes on this machine. Ray needs the "
+        "'distributed' extra.",
+    )
+    group.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="runs measured at once (default: 1)")
+    group.add_argument("--executor", choices=["serial", "processes", "ray"],
+                       help="serial: in this process; processes: N processes on this "
+                       "machine; ray: N Ray actors (default: serial for one worker, "
+                       "processes for more)")
+    group.add_argument("--address", metavar="ADDR",
+                       help="with --executor ray: a running Ray cluster's address, e.g. "
+                       "10.0.0.1:6379 (default: a local Ray instance on the loopback "
+                       "interface)")
+    group.add_argument("--gpus-per-task", type=float, metavar="F",
+                       help="with --executor ray: GPUs per worker, in (0, 1] to share one "
+                       "GPU or a whole number (default: none)")
 
 
 def _add_tune_parser(commands) -> None:

@@ -59,7 +59,7 @@ def user_cnn(hp, ranges=None):
         keras.layers.Conv2D(8, 1, activation="relu", kernel_initializer=initializer),
         keras.layers.Conv2D(8, 1, activation="relu", kernel_initializer=initializer),
         keras.layers.Flatten(),
-        keras.layers.Dense(3, activation="softmax", kernel_initializer=initializer),
+        keras.layers.Dense(3, kernel_initializer=initializer),
     ])
     return keras_detinit.models.compile_classifier(model)
 

@@ -30,7 +30,7 @@ def test_build_ffnn_layers_and_initializers():
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [layer.units for layer in dense] == [16, 8, 10]
     assert all(type(layer.kernel_initializer).__name__ == "Sinusoidal" for layer in dense)
-    assert dense[-1].activation.__name__ == "softmax"
+    assert dense[-1].activation.__name__ == "linear"  # logits
     assert model.output_shape == (None, 10)
 
 

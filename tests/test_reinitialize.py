@@ -34,7 +34,11 @@ def glorot(view):
     return 2.0 / (view.fan_in + view.fan_out)
 
 
-def attention_model(initializer="glorot_uniform"):
+# Layers start from constant kernels: every test below overwrites them, and a
+# random start would only add, on JAX, one compilation per kernel shape.
+
+
+def attention_model(initializer="zeros"):
     inputs = keras.Input((10, D_MODEL))
     attention = keras.layers.MultiHeadAttention(
         HEADS, HEAD_DIM, kernel_initializer=initializer, name="attention"
@@ -58,7 +62,7 @@ def attention_kernels(attention):
 @pytest.mark.parametrize("key_dim", [HEAD_DIM, D_MODEL // HEADS])
 def test_mha_kernels_have_the_glorot_variance_of_their_true_fans(frequencies, key_dim):
     inputs = keras.Input((10, D_MODEL))
-    attention = keras.layers.MultiHeadAttention(HEADS, key_dim)
+    attention = keras.layers.MultiHeadAttention(HEADS, key_dim, kernel_initializer="zeros")
     model = keras.Model(inputs, attention(inputs, inputs))
     reinitialized(model, Sinusoidal(frequencies=frequencies))
     for kernel in attention_kernels(attention):
@@ -143,8 +147,10 @@ def test_zero_leaves_no_depthwise_channel_dead():
     channels = 6
     model = keras.Sequential([
         keras.Input((8, 8, channels)),
-        keras.layers.DepthwiseConv2D(3),
-        keras.layers.SeparableConv2D(4, 3),
+        keras.layers.DepthwiseConv2D(3, depthwise_initializer="zeros"),
+        keras.layers.SeparableConv2D(
+            4, 3, depthwise_initializer="zeros", pointwise_initializer="zeros"
+        ),
     ])
     records = reinitialized(model, "zero_hadamard")
     kernel = numpy_of(model.layers[0].kernel)
@@ -161,7 +167,7 @@ def test_zero_leaves_no_depthwise_channel_dead():
 
 
 def test_conv_transpose_units_are_the_filters():
-    model = keras.Sequential([keras.Input((5, 5, 3)), keras.layers.Conv2DTranspose(8, 3)])
+    model = keras.Sequential([keras.Input((5, 5, 3)), keras.layers.Conv2DTranspose(8, 3, kernel_initializer="zeros")])
     (record,) = reinitialized(model, "sinusoidal")
     assert (record.units, record.fan_in) == (8, 3 * 3 * 3)
     view = layer_view.kernel_views(model.layers[0])[0].view
@@ -173,7 +179,10 @@ def test_conv_transpose_units_are_the_filters():
 
 @pytest.mark.parametrize("cell, gates", [(keras.layers.LSTM, 4), (keras.layers.GRU, 3)])
 def test_recurrent_gates_are_blocks_with_their_own_properties(cell, gates):
-    model = keras.Sequential([keras.Input((7, 12)), cell(20)])
+    model = keras.Sequential([
+        keras.Input((7, 12)),
+        cell(20, kernel_initializer="zeros", recurrent_initializer="zeros"),
+    ])
     records = reinitialized(model, Sinusoidal(frequencies="nondegenerate"))
     assert [(r.units, r.fan_in, r.blocks) for r in records] == [(20, 12, gates), (20, 20, gates)]
     for kernel in layer_view.kernel_views(model.layers[0].cell):
@@ -185,7 +194,10 @@ def test_recurrent_gates_are_blocks_with_their_own_properties(cell, gates):
 
 
 def test_epsilon_orthogonal_gates_stay_orthogonal():
-    model = keras.Sequential([keras.Input((7, 12)), keras.layers.LSTM(12)])
+    model = keras.Sequential([
+        keras.Input((7, 12)),
+        keras.layers.LSTM(12, kernel_initializer="zeros", recurrent_initializer="zeros"),
+    ])
     reinitialized(model, "epsilon_orthogonal")
     for kernel in layer_view.kernel_views(model.layers[0].cell):
         for w in blocks_of(kernel.variable, kernel.view):
@@ -193,7 +205,10 @@ def test_epsilon_orthogonal_gates_stay_orthogonal():
 
 
 def test_embedding_rows_are_tokens():
-    model = keras.Sequential([keras.Input((3,), dtype="int32"), keras.layers.Embedding(50, 16)])
+    model = keras.Sequential([
+        keras.Input((3,), dtype="int32"),
+        keras.layers.Embedding(50, 16, embeddings_initializer="zeros"),
+    ])
     reinitialized(model, Sinusoidal(frequencies="nondegenerate"))
     table = numpy_of(model.layers[0].embeddings)
     assert len(np.unique(table.round(6), axis=0)) == 50  # every token its own vector
@@ -204,15 +219,18 @@ def test_embedding_rows_are_tokens():
 def test_orthogonal_schemes_refuse_wide_vocabularies_naming_the_layer(scheme):
     model = keras.Sequential([
         keras.Input((3,), dtype="int32"),
-        keras.layers.Embedding(50, 16, name="tokens"),
-        keras.layers.Dense(4),
+        keras.layers.Embedding(50, 16, embeddings_initializer="zeros", name="tokens"),
+        keras.layers.Dense(4, kernel_initializer="ones"),
     ])
     before = [numpy_of(w) for w in model.weights]
     with pytest.raises(ValueError, match=r"'tokens'.*Embedding.*sinusoidal"):
         keras_detinit.reinitialize(model, scheme)
     for old, new in zip(before, model.weights):  # nothing written
         np.testing.assert_array_equal(old, numpy_of(new))
-    narrow = keras.Sequential([keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 16)])
+    narrow = keras.Sequential([
+        keras.Input((3,), dtype="int32"),
+        keras.layers.Embedding(10, 16, embeddings_initializer="zeros"),
+    ])
     reinitialized(narrow, scheme)
     table = numpy_of(narrow.layers[0].embeddings)
     np.testing.assert_allclose(table @ table.T, np.eye(10), atol=1e-5)
@@ -230,7 +248,8 @@ def test_dense_and_conv_match_the_initializer_on_the_layer():
 
     for scheme in ["sinusoidal", "epsilon_orthogonal", "zero_hadamard"]:
         expected = build(scheme)
-        model = build("glorot_uniform")
+        model = build("ones")
+        assert not np.array_equal(numpy_of(expected.weights[0]), numpy_of(model.weights[0]))
         records = reinitialized(model, scheme)
         assert [r.projection for r in records] == [0, 0, 0]
         for a, b in zip(expected.weights, model.weights):

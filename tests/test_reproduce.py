@@ -50,7 +50,7 @@ class Squares(reproduce.Experiment):
 
     def measure(self, config, seed, settings, context):
         if config["x"] == self.fail_at:
-            raise RuntimeError("interrupted")
+            raise KeyboardInterrupt
         self.calls.append((config["x"], seed))
         return {"square": config["x"] ** 2 + seed, "curve": format_curve([0.1, 0.2])}
 
@@ -82,7 +82,7 @@ def test_runner_writes_one_row_per_configuration_and_seed(tmp_path):
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     interrupted = Squares()
     interrupted.fail_at = 2
-    with pytest.raises(RuntimeError, match="interrupted"):
+    with pytest.raises(KeyboardInterrupt, match="2 runs kept"):
         reproduce.reproduce(interrupted, out=tmp_path, show_progress=False)
     assert len(read_rows(tmp_path / "results.csv")) == 2  # x = 0, 1 of seed 0 kept
     with pytest.raises(ValueError, match="--resume"):
@@ -110,6 +110,23 @@ def test_resume_measures_only_the_missing_pairs(tmp_path):
     assert reproduce.reproduce(again, out=tmp_path, seeds=2, resume=True,
                                show_progress=False).measured == 0
     assert again.calls == []
+
+
+def test_report_only_reports_the_rows_so_far_and_measures_nothing(tmp_path):
+    with pytest.raises(ValueError, match="nothing to report"):
+        reproduce.reproduce(Squares(), out=tmp_path, report_only=True, show_progress=False)
+    reproduce.reproduce(Squares(), out=tmp_path, seeds=1, show_progress=False,
+                        command="the measuring command")
+    experiment = Squares()
+    outcome = reproduce.reproduce(experiment, out=tmp_path, seeds=2, report_only=True,
+                                  show_progress=False)
+    assert experiment.calls == [] and outcome.measured == 0 and len(outcome.results) == 3
+    report = outcome.report.read_text()
+    assert "Seeds 0..0: 1 per configuration" in report
+    assert (tmp_path / "command.txt").read_text() == "the measuring command\n"
+    with pytest.raises(ValueError, match="at most one"):
+        reproduce.reproduce(Squares(), out=tmp_path, resume=True, report_only=True,
+                            show_progress=False)
 
 
 class FloatSquares(Squares):

@@ -16,11 +16,14 @@ import sys
 import numpy as np
 import pytest
 
+import keras_detinit_cli
 from keras_detinit import cli
+from keras_detinit import datasets
 from keras_detinit.reproduce import Results
 from keras_detinit.reporting import tables
 from keras_detinit.reproduce.experiments import sigma0 as sigma0_lib
 from keras_detinit.reproduce.experiments import skewness as skewness_lib
+from keras_detinit.reporting.results import format_curve
 from keras_detinit.reporting.results import parse_curve
 
 
@@ -235,6 +238,8 @@ def test_sigma0_configurations_and_cost():
     ({"sigma0": []}, "non-empty"),
     ({"epochs": 0}, "epochs"),
     ({"datasets": ["cifar10"]}, "cifar10"),
+    ({"pixels": "percent"}, "pixels"),
+    ({"validation_per_class": 0}, "samples_per_class"),
 ])
 def test_sigma0_settings_are_checked_before_training(overrides, message):
     experiment = sigma0_lib.Sigma0Sweep()
@@ -248,3 +253,134 @@ def test_number_cell():
     assert tables.number_cell((0.18941, np.nan), ".4f") == "0.1894"  # one run
     assert tables.number_cell((np.nan, np.nan), ".4f") == "–"
     assert tables.percent_cell((0.5, np.nan), 55.0) == "50.0 (55)"
+
+
+# -- sigma0: the long profile and the crossing against the seeds' spread ------
+
+
+def test_sigma0_long_profile_keeps_the_papers_length_on_less_data():
+    experiment = sigma0_lib.Sigma0Sweep()
+    long, paper = experiment.settings("long"), experiment.settings("paper")
+    # The paper's epochs, rate, batch and noise temperature lr / b ...
+    for key in ("epochs", "learning_rate", "batch_size", "sigma0", "hidden", "datasets",
+                "pixels"):
+        assert long[key] == paper[key], key
+    assert (long["epochs"], long["learning_rate"]) == (sigma0_lib.PAPER_EPOCHS,
+                                                       sigma0_lib.PAPER_LEARNING_RATE)
+    # ... on a reduced training set, with several seeds for a spread.
+    assert paper["samples_per_class"] == "all" and 1 <= long["samples_per_class"] < 6000
+    assert long["validation_per_class"] == long["samples_per_class"]
+    profile = experiment.profiles["long"]
+    assert profile.seeds >= 3 and long["max_pilots"] == 0
+    steps = long["epochs"] * 10 * long["samples_per_class"] // long["batch_size"]
+    time = long["learning_rate"] * steps
+    assert f"{steps:,} SGD steps" in profile.reductions
+    assert f"lr x steps of {time:g} instead of" in profile.reductions
+    assert json.loads(json.dumps(long)) == long
+    assert "optimal_sigma0" not in {c["init"] for c in experiment.configurations(long)}
+
+
+def test_long_is_a_profile_name_only_sigma0_offers():
+    from keras_detinit import reproduce
+    from keras_detinit.reproduce import experiment as experiment_lib
+
+    assert "long" in experiment_lib.PROFILES
+    assert keras_detinit_cli.build_parser().parse_args(
+        ["reproduce", "sigma0", "--profile", "long"]).profile == "long"
+    with pytest.raises(ValueError, match=r"`profile` must be one of .*'quick'.* got 'long'"):
+        reproduce.get_experiment("table1").settings("long")
+
+
+def power_law_rows(crossings, noise, dataset="mnist", slope=0.05, grid=sigma0_lib.GRID):
+    """Rows of a sweep whose seed ``i`` has ``V(T) / V(0) = (c_i / sigma0)^slope``.
+
+    ``noise[i]`` is seed i's draw error ``V(0) / sigma0^2 - 1``, shared by the
+    whole grid as in a real sweep (one standard-normal draw, scaled).
+    """
+    rows = []
+    for seed, (crossing, error) in enumerate(zip(crossings, noise)):
+        for sigma0 in grid:
+            start = sigma0**2 * (1 + error)
+            end = start * (crossing / sigma0) ** slope
+            rows.append({"dataset": dataset, "init": sigma0_lib.grid_label(sigma0),
+                         "seed": str(seed), "final_ratio": end / sigma0**2,
+                         "v_curve": format_curve([start, end]),
+                         "ratio_curve": format_curve([1 + error, end / sigma0**2])})
+    return Results(rows)
+
+
+def test_seed_crossing_of_a_power_law():
+    grid = list(sigma0_lib.GRID)
+    for star in (0.07, 0.15, 0.33):
+        ratio = [(star / sigma0) ** 0.3 for sigma0 in grid]
+        assert sigma0_lib.seed_crossing(grid, ratio) == pytest.approx(star, rel=1e-12)
+    assert np.isnan(sigma0_lib.seed_crossing(grid, [0.99] * len(grid)))  # none
+    upward = [(sigma0 / 0.15) ** 0.3 for sigma0 in grid]
+    assert np.isnan(sigma0_lib.seed_crossing(grid, upward))
+    assert np.isnan(sigma0_lib.seed_crossing(grid, [1.1, float("nan"), *[0.9] * 6]))
+
+
+def test_sides_of_one_and_the_crossing_verdict():
+    assert sigma0_lib.side_of_one((0.97, 0.01)) == "below 1"
+    assert sigma0_lib.side_of_one((1.0, 0.0)) == "within the spread"
+    assert sigma0_lib.side_of_one((1.02, float("nan"))) == "no spread (1 seed)"
+    assert sigma0_lib.side_of_one((float("nan"), float("nan"))) == "not finite"
+    grid = [0.1, 0.2, 0.3]
+    sides = ["above 1", "within the spread", "below 1"]
+    # The point next to the crossing cannot be told from 1: inside the noise,
+    # bracketed by the points that can.
+    for crossing in (0.15, 0.2, 0.25):
+        assert sigma0_lib.crossing_verdict(grid, sides, crossing) == (
+            "inside the noise: within the spread of 1 at sigma0 = 0.2, clear of it at 0.1 "
+            "and 0.3")
+    assert sigma0_lib.crossing_verdict(grid, ["above 1", "below 1", "below 1"], 0.15) == (
+        "resolved between sigma0 = 0.1 and 0.2")
+    assert sigma0_lib.crossing_verdict(grid, ["within the spread"] * 2 + ["below 1"], 0.15) == (
+        "inside the noise: no grid point below it is clear of 1 on its side")
+    assert sigma0_lib.crossing_verdict(grid, ["above 1"] * 3, float("nan")) == "not defined"
+
+
+@pytest.mark.parametrize("crossings, verdict", [
+    # Every seed is above 1 at 0.1 and below it at 0.15.
+    ([0.12, 0.125, 0.13], "resolved between sigma0 = 0.1 and 0.15"),
+    # The seeds straddle 1 at sigma0 = 0.15 itself; 0.1 and 0.2 are clear of it.
+    ([0.14, 0.15, 0.16],
+     "inside the noise: within the spread of 1 at sigma0 = 0.15, clear of it at 0.1 and 0.2"),
+])
+def test_sigma0_crossing_per_seed_and_its_noise_band(crossings, verdict):
+    results = power_law_rows(crossings, noise=[0.0, 0.0, 0.0])
+    text = sigma0_lib.crossing_text(results, {"sigma0": list(sigma0_lib.GRID)}, "mnist")
+    mean, std = np.mean(crossings), np.std(crossings)
+    assert f"{mean:.4f} ± {std:.4f} over the 3 seed(s) with one" in text
+    assert ", ".join(f"seed {seed}: {value:.4f}" for seed, value in enumerate(crossings)) in text
+    (mean_line,) = [line for line in text.splitlines() if "Crossing of `V(W, T) / V(W, 0)" in line]
+    assert verdict in mean_line
+
+
+def test_sigma0_crossing_inside_the_noise_when_the_draw_dominates():
+    # Training moves V by < 0.2% while the draws' errors spread by 0.3%: the
+    # paper's ratio V(T) / sigma0^2 cannot place its crossing, V(T) / V(0) can.
+    results = power_law_rows([0.15] * 3, noise=[-0.004, 0.0, 0.004], slope=0.001)
+    text = sigma0_lib.crossing_text(results, {"sigma0": list(sigma0_lib.GRID)}, "mnist")
+    paper_line, change_line = (line for line in text.splitlines()
+                               if line.startswith("* Crossing of"))
+    assert "seed 0: no single downward crossing" in paper_line  # shifted below 1
+    assert "inside the noise" in paper_line or "no single downward crossing." in paper_line
+    assert "within the spread for sigma0 in {0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5}" in text
+    assert "0.1500 ± 0.0000 over the 3 seed(s) with one" in change_line
+    largest = 100 * (1 - (0.15 / 0.5) ** 0.001)
+    assert f"for sigma0 >= 0.1 is {largest:.2f}% at sigma0 = 0.5" in text
+
+
+def test_validation_subset_is_balanced_and_seeded():
+    y = np.repeat(np.arange(3), 10)
+    data = datasets.Dataset(
+        name="toy", train=datasets.Split(np.zeros((3, 2)), np.arange(3)),
+        validation=datasets.Split(np.arange(30.0)[:, None], y), test=None,
+        class_names=("a", "b", "c"), source="here")
+    subset = sigma0_lib.validation_subset(data, 4, seed=1)
+    assert np.bincount(subset.validation.y).tolist() == [4, 4, 4]
+    assert subset.train is data.train
+    again = sigma0_lib.validation_subset(data, 4, seed=1)
+    assert np.array_equal(subset.validation.x, again.validation.x)
+    assert sigma0_lib.validation_subset(data, "all", seed=1) is data

@@ -1,7 +1,9 @@
 """MNIST and Fashion-MNIST: found offline, validated, split as in the papers.
 
 Images come as ``float32`` arrays of shape ``(N, 28, 28)`` scaled to
-``[0, 1]``, labels as ``int64`` in ``0 .. 9``.
+``[0, 1]`` (``pixels="unit"``, the default) or kept at 0-255
+(``pixels="raw"``, the deep-narrow paper's reading: it never says it
+normalizes), labels as ``int64`` in ``0 .. 9``.
 
 **Where the files are looked for**, in this order; the first place that
 holds the dataset is used:
@@ -59,6 +61,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from keras_detinit import validation as validation_lib
 from keras_detinit.datasets import idx
 from keras_detinit.datasets import locate
 from keras_detinit.datasets.idx import DatasetError
@@ -69,6 +72,8 @@ from keras_detinit.datasets.subsets import split_indices
 from keras_detinit.datasets.subsets import train_validation_split
 
 IMAGE_SHAPE = (28, 28)
+#: Input scales: ``"unit"`` is ``[0, 1]``, ``"raw"`` the 0-255 pixel values.
+PIXELS = ("unit", "raw")
 
 
 class Split(NamedTuple):
@@ -118,6 +123,7 @@ def load_dataset(
     validation_fraction: float | None = None,
     seed: int = 0,
     download: bool = True,
+    pixels: str = "unit",
 ) -> Dataset:
     """Load MNIST or Fashion-MNIST, optionally split and subsampled.
 
@@ -137,6 +143,8 @@ def load_dataset(
             set, in ``(0, 1)``; the papers use 0.15.
         seed: Seed of the validation split and the subsample, >= 0.
         download: Whether Keras may download the data if no place holds it.
+        pixels: ``"unit"`` for images in ``[0, 1]``, ``"raw"`` for the
+            0-255 values as ``float32`` (`PIXELS`).
 
     Returns:
         A `Dataset`; it unpacks as ``(x_train, y_train), (x_test, y_test)``.
@@ -155,10 +163,11 @@ def load_dataset(
     ...     "mnist"
     ... )  # doctest: +SKIP
     """
+    validation_lib.check_choice("pixels", pixels, PIXELS)
     spec = locate.get_spec(name)
     (train, test), source = locate.load_arrays(spec, data_dir, download)
-    train = _examples(*train, spec, f"{source} (training set)")
-    test = _examples(*test, spec, f"{source} (test set)")
+    train = _examples(*train, spec, f"{source} (training set)", pixels)
+    test = _examples(*test, spec, f"{source} (test set)", pixels)
     validation = None
     if validation_fraction is not None:
         train, validation = train_validation_split(
@@ -237,7 +246,8 @@ def load_fashion_mnist(
     return tuple(load_dataset("fashion_mnist", data_dir, download=download))
 
 
-def _examples(images, labels, spec: locate.DatasetSpec, origin: str) -> Split:
+def _examples(images, labels, spec: locate.DatasetSpec, origin: str,
+              pixels: str = "unit") -> Split:
     """Check raw ``uint8`` arrays and convert them to the returned types."""
     images, labels = np.asarray(images), np.asarray(labels)
     if images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPE:
@@ -258,7 +268,8 @@ def _examples(images, labels, spec: locate.DatasetSpec, origin: str) -> Split:
             f"{spec.title} labels lie in [0, {num_classes - 1}]."
         )
     x = images.astype(np.float32)
-    x /= 255  # In place: one float32 copy of the images, not two.
+    if pixels == "unit":
+        x /= 255  # In place: one float32 copy of the images, not two.
     return Split(x, labels)
 
 
@@ -266,6 +277,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "ENV_VAR",
+    "PIXELS",
     "Split",
     "few_shot_indices",
     "load_dataset",

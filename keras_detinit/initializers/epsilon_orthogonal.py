@@ -35,6 +35,13 @@ of ``W`` is a sum of products of these three values, and the sums over
 its diagonal and ``c_k + d_i`` below it, for vectors of length ``m`` and
 ``n`` built in ``O(m + n)``. Generating ``W`` costs ``O(m n)`` element-wise
 work, with no QR and no matrix product.
+
+**Where it is computed.** The vectors are computed with NumPy, in the
+requested dtype, operation by operation: every backend gets the same
+roundings, and a compiled program (see
+`keras_detinit.initializers.compilation`) cannot fuse a product and a sum
+into one rounding. The backend does the ``O(m n)`` part, which adds the
+vectors and selects, so ``W_{n x m}`` is exactly ``W_{m x n}^T``.
 """
 
 from __future__ import annotations
@@ -43,11 +50,13 @@ from typing import NamedTuple
 from typing import Sequence
 
 import keras
+import ml_dtypes
 import numpy as np
 from keras import ops
 
 from keras_detinit import shapes
 from keras_detinit import validation
+from keras_detinit.initializers import compilation
 from keras_detinit.initializers.matrix import MatrixInitializer
 from keras_detinit.initializers.matrix import compute_dtype
 from keras_detinit.initializers.registry import register_initializer
@@ -160,6 +169,10 @@ def epsilon_orthogonal_matrix(
     n = validation.check_int("n", n)
     epsilon = _check_epsilon(epsilon)
     dtype = validation.float_dtype(dtype)
+    return compilation.call(_closed_form, m, n, epsilon, dtype)
+
+
+def _closed_form(m: int, n: int, epsilon: float, dtype: str):
     if m == n:
         # Proposition 1 (i): W = Q Q^T, exactly the identity.
         return ops.eye(m, dtype=dtype)
@@ -170,7 +183,7 @@ def epsilon_orthogonal_matrix(
     # row side carries that sign.
     sign = _signs(s, rest=1.0, last=-1.0, dtype=dtype)
     rows = _Entries(*(values * sign for values in rows[:3]), rows.ratio)
-    return _assemble(rows, cols, m, n, s, dtype)
+    return _assemble(rows, cols, m, n, s)
 
 
 def epsilon_orthogonal_q(k: int, epsilon: float = DEFAULT_EPSILON, dtype="float32"):
@@ -191,12 +204,17 @@ def epsilon_orthogonal_q(k: int, epsilon: float = DEFAULT_EPSILON, dtype="float3
     k = validation.check_int("k", k)
     epsilon = _check_epsilon(epsilon)
     dtype = validation.float_dtype(dtype)
+    return compilation.call(_q_factor, k, epsilon, dtype)
+
+
+def _q_factor(k: int, epsilon: float, dtype: str):
     above, diag, below, _ = _column_entries(k, k, epsilon, dtype)
     sign = _signs(k, rest=-1.0, last=1.0, dtype=dtype)
     i = ops.arange(k, dtype="int32")[:, None]
     j = ops.arange(k, dtype="int32")[None, :]
-    q = ops.where(i < j, above, ops.where(i == j, diag, below))
-    return q * sign
+    return ops.where(
+        i < j, _row(above * sign), ops.where(i == j, _row(diag * sign), _row(below * sign))
+    )
 
 
 def epsilon_orthogonal_qr(m: int, n: int, epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
@@ -241,11 +259,16 @@ def _check_epsilon(epsilon) -> float:
                                      low_inclusive=False)
 
 
-def _signs(length: int, rest: float, last: float, dtype: str):
+def _numpy_dtype(dtype: str) -> np.dtype:
+    # NumPy has no bfloat16 of its own; ml_dtypes (a Keras dependency) does.
+    return np.dtype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype)
+
+
+def _signs(length: int, rest: float, last: float, dtype: str) -> np.ndarray:
     """A vector of ``length`` entries: ``rest`` everywhere but the last."""
-    return ops.concatenate(
-        [ops.full((length - 1,), rest, dtype=dtype), ops.full((1,), last, dtype=dtype)]
-    )
+    signs = np.full((length,), rest, dtype=_numpy_dtype(dtype))
+    signs[-1] = last
+    return signs
 
 
 class _Entries(NamedTuple):
@@ -273,19 +296,20 @@ def _column_entries(k: int, s: int, epsilon: float, dtype: str) -> _Entries:
     p = k + epsilon
     ratio = epsilon / p
     growth = (k + 2.0 * epsilon) / p / p
-    steps = ops.arange(1, s + 1, dtype=dtype)
-    root = ops.sqrt(ratio * ratio + steps * growth)  # sqrt(g'_t), t = 1..s
-    first = ops.stack([1.0 / (p * root[0]), (ratio + 1.0 / p) / root[0]])
+    steps = np.arange(1, s + 1, dtype=_numpy_dtype(dtype))
+    root = np.sqrt(ratio * ratio + steps * growth)  # sqrt(g'_t), t = 1..s
+    # Slices, not scalars: NumPy 1 would compute a scalar expression in float64.
+    first = np.concatenate([1.0 / (p * root[:1]), (ratio + 1.0 / p) / root[:1]])
     norm = p * root[:-1] * root[1:]  # columns j = 2..s
-    g_t = ops.square(root[:-1])
-    zero = ops.zeros((1,), dtype=dtype)
-    above = ops.concatenate([zero, -1.0 / norm])
-    diag = ops.concatenate([first[1:], (g_t + ratio / p) * p / norm])
-    below = ops.concatenate([first[:1], ratio / norm])
+    g_t = np.square(root[:-1])
+    zero = np.zeros((1,), dtype=root.dtype)
+    above = np.concatenate([zero, -1.0 / norm])
+    diag = np.concatenate([first[1:], (g_t + ratio / p) * p / norm])
+    below = np.concatenate([first[:1], ratio / norm])
     return _Entries(above, diag, below, ratio)
 
 
-def _assemble(rows: _Entries, cols: _Entries, m: int, n: int, s: int, dtype: str):
+def _assemble(rows: _Entries, cols: _Entries, m: int, n: int, s: int):
     """Build ``W[i, k] = sum_j rows_j[i] cols_j[k]`` from suffix sums.
 
     With ``kappa_j = above_j * above'_j`` (``j >= 2``) and its suffix sums
@@ -298,8 +322,9 @@ def _assemble(rows: _Entries, cols: _Entries, m: int, n: int, s: int, dtype: str
     size = max(m, n) + 2
     kappa = rows.above[1:] * cols.above[1:]
     suffix = _suffix_sums(kappa)
-    k_ext = ops.concatenate(
-        [ops.zeros((2,), dtype=dtype), suffix, ops.zeros((size - s - 1,), dtype=dtype)]
+    dtype = suffix.dtype
+    k_ext = np.concatenate(
+        [np.zeros((2,), dtype=dtype), suffix, np.zeros((size - s - 1,), dtype=dtype)]
     )
     e_r, e_c = rows.ratio, cols.ratio
     below_11 = rows.below[0] * cols.below[0]
@@ -309,13 +334,13 @@ def _assemble(rows: _Entries, cols: _Entries, m: int, n: int, s: int, dtype: str
         return k_ext[first : first + length]
 
     def pad(values, length: int):
-        return ops.concatenate([values, ops.zeros((length - s,), dtype=dtype)])
+        return np.concatenate([values, np.zeros((length - s,), dtype=dtype)])
 
     def below_both(length: int):
         """``sum_{j < x} below_j below'_j`` for ``x = 1..length``."""
-        x = ops.arange(1, length + 1, dtype="int32")
         tail = below_11 + e_r * e_c * (k_ext[2] - k_at(1, length))
-        return ops.where(x >= 2, tail, ops.zeros_like(tail))
+        tail[0] = 0.0  # x = 1: an empty sum
+        return tail
 
     upper_row = below_both(m) + pad(rows.diag * cols.below, m) - e_c * k_at(2, m)
     upper_col = e_c * k_at(1, n) + pad(rows.above * cols.diag, n) + k_at(2, n)
@@ -323,31 +348,42 @@ def _assemble(rows: _Entries, cols: _Entries, m: int, n: int, s: int, dtype: str
     lower_row = e_r * k_at(1, m) + pad(rows.diag * cols.above, m) + k_at(2, m)
     diagonal = below_both(m) + pad(rows.diag * cols.diag, m) + k_at(2, m)
 
+    # The O(m n) part, on the backend: sums of two vectors, and selections.
     i = ops.arange(m, dtype="int32")[:, None]
     k = ops.arange(n, dtype="int32")[None, :]
     return ops.where(
         i < k,
-        upper_row[:, None] + upper_col[None, :],
-        ops.where(
-            i > k,
-            lower_col[None, :] + lower_row[:, None],
-            diagonal[:, None],
-        ),
+        _column(upper_row) + _row(upper_col),
+        ops.where(i > k, _row(lower_col) + _column(lower_row), _column(diagonal)),
     )
 
 
-def _suffix_sums(values):
+def _column(values: np.ndarray):
+    return _tensor(values[:, None])
+
+
+def _row(values: np.ndarray):
+    return _tensor(values[None, :])
+
+
+def _tensor(values: np.ndarray):
+    if values.dtype == ml_dtypes.bfloat16:
+        # Not every backend reads ml_dtypes arrays; float32 holds them exactly.
+        return ops.cast(ops.convert_to_tensor(values.astype(np.float32)), "bfloat16")
+    return ops.convert_to_tensor(values)
+
+
+def _suffix_sums(values: np.ndarray) -> np.ndarray:
     """``out[i] = sum(values[i:])`` by ``log2(len)`` shifted additions.
 
-    A Hillis-Steele scan made of slices and additions only: it keeps the
-    dtype on every backend (Keras' ``cumsum`` on torch computes float64 in
-    float32), and each sum is a balanced tree, accurate to ``O(log len)``
-    roundings.
+    A Hillis-Steele scan made of slices and additions only: each sum is a
+    balanced tree, accurate to ``O(log len)`` roundings (a running sum such
+    as ``cumsum`` accumulates ``O(len)``).
     """
-    length = ops.shape(values)[0]
+    length = values.shape[0]
     shift = 1
     while shift < length:
-        tail = ops.zeros((shift,), dtype=values.dtype)
-        values = values + ops.concatenate([values[shift:], tail])
+        tail = np.zeros((shift,), dtype=values.dtype)
+        values = values + np.concatenate([values[shift:], tail])
         shift *= 2
     return values

@@ -25,6 +25,14 @@ projections are spread over the inputs. A permutation of the inputs keeps
 every property a scheme states per unit (row variance, row sums,
 ``W W^T``), and ``p = 0`` is the scheme itself.
 
+**Compiled on JAX.** A deterministic kernel depends only on the scheme's
+config, the layout, the dtype and the projection, so on JAX it is built as
+one program compiled once per such combination (see
+`keras_detinit.initializers.compilation`). `matrix_t` therefore uses
+``keras.ops`` only; checks and warnings belong in `check_view` and
+`warn_view`, which run on every call. A subclass that cannot be traced
+sets ``jit_compile = False``.
+
 Example:
 
 >>> class Ones(MatrixInitializer):
@@ -36,6 +44,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Sequence
 
@@ -44,6 +53,7 @@ from keras import ops
 
 from keras_detinit import shapes
 from keras_detinit import validation
+from keras_detinit.initializers import compilation
 from keras_detinit.initializers.seeding import SeededInitializer
 
 #: ``(3 - sqrt(5)) / 2``: successive multiples of it, taken modulo 1, stay
@@ -67,6 +77,9 @@ class MatrixInitializer(keras.initializers.VarianceScaling):
     #: Keras' ``EinsumDense`` copies ``seed`` into the config it re-creates
     #: the initializer from; deterministic schemes have none.
     seed = None
+    #: Whether `kernel` runs as one compiled program on JAX: `matrix_t`
+    #: uses ``keras.ops`` only and its values depend on the config alone.
+    jit_compile = True
 
     def __init__(
         self,
@@ -116,6 +129,16 @@ class MatrixInitializer(keras.initializers.VarianceScaling):
         dtype = validation.float_dtype(dtype)
         projection = validation.check_int("projection", projection, low=0)
         self.check_view(view)
+        self.warn_view(view)
+        if not self.jit_compile:
+            return self._build_kernel(view, dtype, projection)
+        # Equal configs build equal kernels, so instances share programs.
+        config = json.dumps(self.get_config(), sort_keys=True, default=repr)
+        return compilation.call(
+            self._build_kernel, view, dtype, projection, key=(type(self), config)
+        )
+
+    def _build_kernel(self, view: shapes.MatrixView, dtype: str, projection: int):
         blocks = [
             _shift_inputs(self.matrix_t(view, dtype), projection + block)
             for block in range(view.blocks)
@@ -143,6 +166,13 @@ class MatrixInitializer(keras.initializers.VarianceScaling):
             view: The kernel's matrix view.
         """
 
+    def warn_view(self, view: shapes.MatrixView) -> None:
+        """Warn where the scheme serves ``view`` imperfectly; on every call.
+
+        Args:
+            view: The kernel's matrix view.
+        """
+
     def get_config(self) -> dict:
         return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
@@ -165,6 +195,10 @@ class SeededMatrixInitializer(SeededInitializer, MatrixInitializer):
         input_axes: Kernel axes of the fan-in, or None (Keras' rule).
         output_axes: Kernel axes of the units, or None.
     """
+
+    #: A draw advances a `keras.random.SeedGenerator`'s state, which a
+    #: compiled program cannot do; random kernels run op by op.
+    jit_compile = False
 
     def __init__(
         self,

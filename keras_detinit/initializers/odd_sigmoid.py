@@ -335,9 +335,11 @@ class OddSigmoid(SeededMatrixInitializer):
 
     def matrix_t(self, view: shapes.MatrixView, dtype: str):
         rule = self._rule(view)
-        rows, cols = shapes.unit_indices(view)
-        # D^T[j, i] = 1 where (i - 1) mod n == j - 1: the cyclic identity.
-        identity_t = ops.cast(ops.equal(ops.mod(rows - 1, view.cols), cols - 1), dtype)
+        rows = np.arange(view.rows)[None, :]
+        cols = np.arange(view.cols)[:, None]
+        # D^T[j, i] = 1 where (i - 1) mod n == j - 1: the cyclic identity,
+        # built with NumPy rather than half a dozen backend dispatches.
+        identity_t = ops.cast(ops.convert_to_tensor(rows % view.cols == cols), dtype)
         noise_t = keras.random.normal(
             (view.cols, view.rows),
             stddev=rule.noise_stddev,

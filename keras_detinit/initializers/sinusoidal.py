@@ -8,6 +8,7 @@ import warnings
 from typing import Sequence
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_detinit import shapes
@@ -128,8 +129,6 @@ class Sinusoidal(MatrixInitializer):
         )
 
     def matrix_t(self, view: shapes.MatrixView, dtype: str):
-        _check_size(view)  # before the row scans and tables, which grow with m * n
-        self._warn_if_degenerate(view)
         return _sinusoid_rows_t(
             self._frequency_residues(view), view, self._amplitude(view), compute_dtype(dtype)
         )
@@ -209,21 +208,24 @@ class Sinusoidal(MatrixInitializer):
         mean = total / (m * n)
         return square_sum / (m * n) - mean**2
 
-    def _frequency_residues(self, view: shapes.MatrixView):
+    def _frequency_residues(self, view: shapes.MatrixView) -> np.ndarray:
         """Row frequencies ``k_i / (2 pi)`` modulo ``n``, shape ``(1, m)``."""
-        rows, _ = shapes.unit_indices(view)
+        rows = _one_based(view.rows)
         n = view.cols
         if self.frequencies == "paper":
-            return ops.mod(rows, n)
+            return np.mod(rows, n)
         _check_nondegenerate_possible(n)
         # Residues 1..n-1, skipping n/2 when n is even, repeated cyclically.
         allowed = n - 1 - (1 - n % 2)
-        offset = ops.mod(rows - 1, allowed) + 1
+        offset = np.mod(rows - 1, allowed) + 1
         if n % 2 == 0:
-            offset = offset + ops.cast(offset >= n // 2, "int32")
+            offset = offset + (offset >= n // 2).astype(np.int32)
         return offset
 
-    def _warn_if_degenerate(self, view: shapes.MatrixView) -> None:
+    def check_view(self, view: shapes.MatrixView) -> None:
+        _check_size(view)  # before the row scans and tables, which grow with m * n
+
+    def warn_view(self, view: shapes.MatrixView) -> None:
         rows = self._degenerate_rows(view)
         problems = []
         if rows.zero:
@@ -238,11 +240,13 @@ class Sinusoidal(MatrixInitializer):
                 f"units, n={view.cols} inputs) has {' and '.join(problems)} "
                 "(1-based row indices of the paper's formula). Pass "
                 "frequencies='nondegenerate' to avoid them.",
-                stacklevel=5,
+                stacklevel=4,  # the caller of the initializer
             )
 
 
-def _sinusoid_rows_t(residues, view: shapes.MatrixView, amplitude: float, dtype: str):
+def _sinusoid_rows_t(
+    residues: np.ndarray, view: shapes.MatrixView, amplitude: float, dtype: str
+):
     """``a * sin(k_i x_j + phi_i)`` laid out as ``W^T`` (shape ``(n, m)``).
 
     The whole phase is reduced exactly in int32: in units of ``1 / (m n)``
@@ -258,27 +262,31 @@ def _sinusoid_rows_t(residues, view: shapes.MatrixView, amplitude: float, dtype:
     tables lie in ``[0, m n)``, so their sum wraps at most once: a compare and
     select reduces the full-size table, where an integer modulo costs more
     than the sine itself on TensorFlow.
+
+    The small tables are exact integers, computed with NumPy (the same int32
+    arithmetic): a few operations on ``O(m sqrt(n))`` entries, instead of
+    two dozen backend dispatches. The backend does the full-size work.
     """
     m, n = view.rows, view.cols
     period = m * n
-    rows, _ = shapes.unit_indices(view)
     fine = math.isqrt(n - 1) + 1
-    offsets = ops.arange(0, fine, dtype="int32")[:, None]
-    fine_turns = m * _mulmod(residues, offsets, n)
+    coarse = -(-n // fine)
+    offsets = np.arange(0, fine, dtype=np.int32)[:, None]
+    fine_turns = ops.convert_to_tensor((m * _mulmod(residues, offsets, n))[None, :, :])
     half = period // 2
-    row_turns = n * ops.mod(rows, m) + half
+    row_turns = n * np.mod(_one_based(m), m) + half
+    starts = np.mod(np.arange(0, coarse, dtype=np.int32)[:, None] * fine + 1, n)
+    # The centered phase of each coarse step, before the fine steps are added.
+    coarse_turns = np.mod(m * _mulmod(residues, starts, n) + row_turns, period) - half
     step = 2.0 * math.pi / period
 
     def block(first: int, stop: int):
-        starts = ops.mod(ops.arange(first, stop, dtype="int32")[:, None] * fine + 1, n)
-        coarse_turns = ops.mod(m * _mulmod(residues, starts, n) + row_turns, period)
         # The centered phase before its single wrap: in [-half, 2 m n - half).
-        turns = (coarse_turns - half)[:, None, :] + fine_turns[None, :, :]
+        turns = ops.convert_to_tensor(coarse_turns[first:stop, None, :]) + fine_turns
         turns = ops.where(turns >= period - half, turns - period, turns)
         turns = ops.reshape(turns, (-1, m))[: n - first * fine]
         return ops.sin(ops.cast(turns, dtype) * step) * amplitude
 
-    coarse = -(-n // fine)
     per_block = max(1, _block_entries() // (fine * m))
     parts = [
         block(first, min(first + per_block, coarse))
@@ -315,16 +323,21 @@ def _check_size(view: shapes.MatrixView) -> None:
         )
 
 
-def _mulmod(a, b, n: int):
+def _one_based(length: int) -> np.ndarray:
+    """``1..length`` as an int32 row, shape ``(1, length)``."""
+    return np.arange(1, length + 1, dtype=np.int32)[None, :]
+
+
+def _mulmod(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     """``(a * b) mod n`` in int32 for ``0 <= a, b < n``, without overflow."""
     if (n - 1) ** 2 < _INT32_LIMIT:
-        return ops.mod(a * b, n)
+        return np.mod(a * b, n)
     # Split b = high * base + low so that every partial product fits int32
     # (`_check_size` has made sure it can).
     base = _INT32_LIMIT // n
-    high = ops.mod(a * (b // base), n)
-    low = ops.mod(a * ops.mod(b, base), n)
-    return ops.mod(ops.mod(high * base, n) + low, n)
+    high = np.mod(a * (b // base), n)
+    low = np.mod(a * np.mod(b, base), n)
+    return np.mod(np.mod(high * base, n) + low, n)
 
 
 def _rows_with_n_dividing_2i(m: int, n: int) -> range:

@@ -9,8 +9,13 @@ import keras
 from keras import ops
 
 from keras_detinit import shapes
+from keras_detinit import validation
 from keras_detinit.initializers.matrix import MatrixInitializer
 from keras_detinit.initializers.registry import register_initializer
+
+
+#: Readings of the Hadamard constant: the authors' code, the paper's text.
+CONSTANTS = ("code", "paper")
 
 
 @register_initializer("zero_hadamard")
@@ -28,11 +33,15 @@ class ZerOHadamard(MatrixInitializer):
       ``p = 2^ceil(log2(out))``, the next power of two, times
       ``c = 1 / sqrt(p)``.
 
-    ``c = 2^(-ceil(log2 out) / 2)`` follows the authors' released code, which
-    makes ``H_p / sqrt(p)`` orthogonal (the paper's Algorithm 1 prints
-    ``2^(-(ceil(log2 out) - 1) / 2)``, larger by ``sqrt(2)``). When ``out``
-    is a power of two the columns of ``W`` are orthonormal; otherwise the
-    dropped rows make them only nearly so.
+    **The constant** ``c`` has two readings, chosen by ``constant``:
+
+    * ``"code"`` (default): ``c = 2^(-ceil(log2 out) / 2) = 1 / sqrt(p)``,
+      as in the authors' released code, which makes ``H_p / sqrt(p)``
+      orthogonal. When ``out`` is a power of two the columns of ``W`` are
+      orthonormal; otherwise the dropped rows make them only nearly so.
+    * ``"paper"``: ``c = 2^(-(ceil(log2 out) - 1) / 2)``, as the paper's
+      Algorithm 1 prints it, larger by ``sqrt(2)``; through a deep stack of
+      expanding layers the difference compounds.
 
     For Conv kernels ``(*kernel_size, in, out)`` the channel matrix sits at
     the spatial center (index ``size // 2`` on every spatial axis) and all
@@ -52,10 +61,14 @@ class ZerOHadamard(MatrixInitializer):
     Args:
         input_axes: Kernel axes of the fan-in, or None (Keras' rule).
         output_axes: Kernel axes of the units, or None.
+        constant: ``"code"`` or ``"paper"`` (`CONSTANTS`), the reading of
+            the Hadamard constant ``c`` above.
 
     Example:
 
     >>> kernel = ZerOHadamard()(shape=(4, 8))     # in=4 -> out=8: Hadamard
+    >>> float(kernel[0, 0]), float(ZerOHadamard(constant="paper")(shape=(4, 8))[0, 0])
+    (0.3535533845424652, 0.5)
     >>> layer = keras.layers.Dense(16, kernel_initializer="zero_hadamard")
     """
 
@@ -63,11 +76,16 @@ class ZerOHadamard(MatrixInitializer):
         self,
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
+        constant: str = "code",
     ):
+        self.constant = validation.check_choice("constant", constant, CONSTANTS)
         super().__init__(input_axes, output_axes)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "constant": self.constant}
+
     def matrix_t(self, view: shapes.MatrixView, dtype: str):
-        channels = _channel_matrix_t(view.channels, view.rows, dtype)
+        channels = _channel_matrix_t(view.channels, view.rows, dtype, self.constant)
         spatial = view.spatial_shape
         if not spatial:
             return channels
@@ -108,10 +126,23 @@ def hadamard_signs(rows: int, cols: int):
     return 1 - 2 * parity
 
 
-def _channel_matrix_t(inputs: int, units: int, dtype: str):
+def hadamard_constant(units: int, constant: str = "code") -> float:
+    """The scale ``c`` of the Hadamard block for ``units`` outputs.
+
+    Example:
+
+    >>> hadamard_constant(8), hadamard_constant(8, "paper"), hadamard_constant(5)
+    (0.3535533905932738, 0.5, 0.3535533905932738)
+    """
+    exponent = math.ceil(math.log2(units))
+    if constant == "paper":  # Algorithm 1 as printed: 2^(-(ceil(log2 m) - 1) / 2)
+        exponent -= 1
+    return 2.0 ** (-exponent / 2)
+
+
+def _channel_matrix_t(inputs: int, units: int, dtype: str, constant: str = "code"):
     """``W^T`` (shape ``(in, out)``) of Algorithm 1."""
     if units <= inputs:
         return ops.eye(inputs, units, dtype=dtype)
-    order = 2 ** math.ceil(math.log2(units))
-    # H_p is symmetric, so W^T is H[:in, :out] / sqrt(p).
-    return ops.cast(hadamard_signs(inputs, units), dtype) / math.sqrt(order)
+    # H_p is symmetric, so W^T is c H[:in, :out].
+    return ops.cast(hadamard_signs(inputs, units), dtype) * hadamard_constant(units, constant)

@@ -76,15 +76,19 @@ def line_panels(path, panels: Mapping[str, Mapping[str, tuple]], xlabel: str, yl
     """One panel per title, one line per series: ``{title: {series: (x, y)}}``.
 
     ``y`` values are fractions and are drawn in percent when ``ylim`` is the
-    default ``(0, 100)``.
+    default ``(0, 100)``. A series given as ``(x, y, spread)`` is drawn
+    with a band ``y ± spread`` (e.g. the standard deviation over seeds).
     """
     plt = pyplot()
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
     scale = 100 if tuple(ylim) == (0, 100) else 1
     for axis, (title, series) in zip(axes[0], panels.items()):
-        for name, (x, y) in series.items():
-            axis.plot(x, scale * np.asarray(y, dtype="float64"), marker="o", markersize=3,
-                      label=name)
+        for name, (x, y, *spread) in series.items():
+            y = scale * np.asarray(y, dtype="float64")
+            line, = axis.plot(x, y, marker="o", markersize=3, label=name)
+            if spread:
+                band = scale * np.asarray(spread[0], dtype="float64")
+                axis.fill_between(x, y - band, y + band, color=line.get_color(), alpha=0.2)
         axis.set_title(title, fontsize=9)
         axis.set_xlabel(xlabel)
         axis.set_ylim(*ylim)

@@ -3,17 +3,18 @@
 Each experiment (a table or figure of a paper) runs every configuration
 once per seed, writes one CSV row per (configuration, seed) as it goes,
 can be resumed, and ends with a markdown report of mean ± std beside the
-paper's values, PNG figures and the command that made them. Two profiles:
+paper's values, PNG figures and the command that made them. Profiles:
 ``paper`` is the paper's protocol (meant for a GPU), ``quick`` a reduction
-that finishes on a 2-core CPU; the reductions are printed and written into
+that finishes on a 2-core CPU (``sigma0`` also has ``long``, the paper's
+training length on less data); the reductions are printed and written into
 the report.
 
 Example:
 
 >>> from keras_detinit import reproduce
 >>> sorted(reproduce.EXPERIMENTS)  # doctest: +NORMALIZE_WHITESPACE
-['depth', 'odd_sigmoid_data', 'odd_sigmoid_scale', 'odd_sigmoid_signal', 'sigma0',
- 'skewness', 'table1', 'table2', 'width']
+['convergence', 'depth', 'odd_sigmoid_data', 'odd_sigmoid_scale', 'odd_sigmoid_signal',
+ 'sigma0', 'skewness', 'table1', 'table2', 'width']
 >>> outcome = reproduce.reproduce("width", profile="quick",
 ...                               data_dir="../shared/data")  # doctest: +SKIP
 

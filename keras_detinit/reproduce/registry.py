@@ -6,7 +6,7 @@ costs nothing.
 Example:
 
 >>> sorted(EXPERIMENTS)[:3]
-['depth', 'odd_sigmoid_data', 'odd_sigmoid_scale']
+['convergence', 'depth', 'odd_sigmoid_data']
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ EXPERIMENTS = {
                          "odd-sigmoid paper: data efficiency, 100 and 500 images"),
     "odd_sigmoid_signal": ("odd_sigmoid_signal", "OddSigmoidSignal",
                            "odd-sigmoid paper: forward signal propagation"),
+    "convergence": ("convergence", "Convergence",
+                    "Sinusoidal paper, Table 3: convergence of a CNN and a ViT"),
 }
 
 

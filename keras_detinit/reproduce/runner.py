@@ -3,7 +3,10 @@
 Files written under the output folder:
 
 * ``results.csv``: one row per (configuration, seed), appended as each run
-  finishes, so an interrupted run loses at most the run in progress;
+  finishes, so an interrupted run loses at most the runs in progress;
+* ``failures.csv``: the runs of the latest call that raised, with the
+  error's type and message (absent if none did); a resumed call retries
+  them;
 * ``settings.json``: experiment, profile, settings and backend, checked on
   ``resume`` so rows of different protocols never mix;
 * ``report.md``: the experiment's tables (mean ± std beside the paper's
@@ -16,12 +19,17 @@ Example:
 ...                     data_dir="../shared/data")  # doctest: +SKIP
 >>> outcome.report  # doctest: +SKIP
 PosixPath('keras_detinit_results/table1-quick/report.md')
+
+The runs may execute in worker processes or on Ray
+(`keras_detinit.reproduce.executors`); this process alone writes the files.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -37,13 +45,17 @@ from keras_detinit import datasets
 from keras_detinit import protocol
 from keras_detinit import validation
 from keras_detinit.devices import describe_device
+from keras_detinit.reporting import tables
+from keras_detinit.reproduce import executors as executors_lib
 from keras_detinit.reproduce import progress as progress_lib
+from keras_detinit.reproduce import training
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reporting.results import Results
 from keras_detinit.reporting.machine import describe_machine
 from keras_detinit.reporting.rows import ResultStore
 
 RESULTS_FILE = "results.csv"
+FAILURES_FILE = "failures.csv"
 SETTINGS_FILE = "settings.json"
 REPORT_FILE = "report.md"
 COMMAND_FILE = "command.txt"
@@ -61,12 +73,16 @@ class Outcome:
         results: All rows, resumed ones included.
         measured: Number of runs measured by this call.
         report: Path of ``report.md``.
+        failures: The runs of this call that raised
+            (`keras_detinit.reproduce.executors.Finished`), also in
+            ``failures.csv``.
     """
 
     out: pathlib.Path
     results: Results
     measured: int
     report: pathlib.Path
+    failures: tuple = ()
 
 
 class RunContext:
@@ -76,15 +92,24 @@ class RunContext:
         data_dir: Folder with the IDX files, or ``None`` for the search of
             `keras_detinit.datasets.load_dataset`.
         download: Whether Keras may download a dataset found nowhere.
+        reuse_models: Keep one compiled model per architecture and load
+            each run's freshly initialized weights into it
+            (`training.ModelPool`), instead of tracing and compiling a fresh
+            model per run.
+
+    Attributes:
+        models: The `training.ModelPool`, or None without ``reuse_models``.
     """
 
-    def __init__(self, data_dir: str | None = None, download: bool = True):
+    def __init__(self, data_dir: str | None = None, download: bool = True,
+                 reuse_models: bool = True):
         self.data_dir = data_dir
         self.download = download
+        self.models = training.ModelPool() if reuse_models else None
         self._cache: collections.OrderedDict = collections.OrderedDict()
 
     def dataset(self, name: str, samples_per_class: int | str = protocol.WHOLE_TRAINING_SET,
-                seed: int = 0) -> datasets.Dataset:
+                seed: int = 0, pixels: str = "unit") -> datasets.Dataset:
         """``name`` split as in the papers: 15% validation, then ``k`` per class.
 
         Args:
@@ -93,16 +118,18 @@ class RunContext:
                 (`keras_detinit.protocol.WHOLE_TRAINING_SET`) for the whole
                 training part.
             seed: Seed of the split and the sampling.
+            pixels: ``"unit"`` ([0, 1]) or ``"raw"`` (0-255), as
+                `keras_detinit.datasets.PIXELS`.
         """
         samples_per_class = protocol.samples_per_class(samples_per_class)
-        key = (name, samples_per_class, seed)
+        key = (name, samples_per_class, seed, pixels)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         data = datasets.load_dataset(
             name, data_dir=self.data_dir, samples_per_class=samples_per_class,
             validation_fraction=protocol.PAPER_PROTOCOL.validation_fraction, seed=seed,
-            download=self.download,
+            download=self.download, pixels=pixels,
         )
         self._cache[key] = data
         while len(self._cache) > CACHED_DATASETS:
@@ -123,13 +150,19 @@ def reproduce(
     command: str | None = None,
     download: bool = True,
     show_progress: bool = True,
+    workers: int = 1,
+    executor: str | None = None,
+    address: str | None = None,
+    gpus_per_task: float | None = None,
+    report_only: bool = False,
 ) -> Outcome:
     """Measure every (configuration, seed) of an experiment and report.
 
     Args:
         experiment: A name of `keras_detinit.reproduce.EXPERIMENTS` or an
             `Experiment`.
-        profile: ``"quick"`` (reduced, for a CPU) or ``"paper"``.
+        profile: ``"quick"`` (reduced, for a CPU), ``"paper"``, or another of
+            the experiment's profiles (``sigma0`` has ``"long"``).
         out: Output folder; default ``keras_detinit_results/NAME-PROFILE``.
         data_dir: Folder with the MNIST / Fashion-MNIST IDX files.
         seeds: Number of seeds, ``first_seed .. first_seed + seeds - 1``;
@@ -142,65 +175,117 @@ def reproduce(
         command: The command line to record; default: an equivalent one.
         download: Whether Keras may download a missing dataset.
         show_progress: Print a progress line with an ETA per finished run.
+        workers: Runs measured at once, >= 1.
+        executor: ``"serial"``, ``"processes"`` (worker processes on this
+            machine) or ``"ray"``; default: serial for one worker,
+            processes for more (`keras_detinit.reproduce.executors`).
+        address: The Ray cluster to run on (``executor="ray"``); default:
+            a local Ray instance.
+        gpus_per_task: GPUs per Ray worker (``executor="ray"``), e.g. 0.5.
+        report_only: Measure nothing: write the report from the rows already
+            in ``out`` (same settings, as ``resume``), keeping its
+            ``command.txt``; the report counts the runs still missing.
 
     Returns:
-        An `Outcome`.
+        An `Outcome`. A run that raised does not stop the others: it is in
+        ``Outcome.failures``, ``failures.csv`` and the report, and a call
+        with ``resume`` measures it again.
 
     Raises:
         ValueError: For an unknown experiment, profile or setting, a bad
-            seed count, ``resume`` with ``overwrite``, existing results
-            without either, or ``resume`` with different settings.
+            seed count or executor option, ``resume`` with ``overwrite``,
+            existing results without either, or ``resume`` with different
+            settings.
+        ImportError: For ``executor="ray"`` without Ray installed.
     """
     from keras_detinit.reproduce import registry
 
+    run_executor = executors_lib.make_executor(executor, workers, address, gpus_per_task)
     experiment = registry.get_experiment(experiment)
     settings = experiment.settings(profile, overrides)
     seeds = experiment.profiles[profile].seeds if seeds is None else seeds
     seeds = validation.check_int("seeds", seeds, low=1)
     first_seed = validation.check_int("first_seed", first_seed, low=0)
-    if resume and overwrite:
-        raise ValueError("Pass at most one of `resume` and `overwrite`.")
+    if resume + overwrite + report_only > 1:
+        raise ValueError("Pass at most one of `resume`, `overwrite` and `report_only`.")
     out = pathlib.Path(out or f"keras_detinit_results/{experiment.name}-{profile}")
+    if report_only and not (out / RESULTS_FILE).is_file():
+        raise ValueError(f"`report_only`: {out / RESULTS_FILE} does not exist; there is "
+                         "nothing to report yet.")
     # Bad settings fail here, before the folder is touched.
     configurations = experiment.configurations(settings)
     record = {"experiment": experiment.name, "profile": profile, "settings": settings,
               "backend": keras.backend.backend()}
-    _prepare_folder(out, record, resume, overwrite)
+    _prepare_folder(out, record, resume or report_only, overwrite)
     command = command or default_command(experiment.name, profile, out, data_dir, seeds,
                                          overrides, first_seed)
+    if report_only and (out / COMMAND_FILE).is_file():
+        command = (out / COMMAND_FILE).read_text().strip()  # the measuring command
     (out / COMMAND_FILE).write_text(command + "\n")
 
     store = ResultStore(out / RESULTS_FILE, _config_columns(configurations),
                         experiment.columns)
     store.repair()
+    # Earlier failures are pending again: this call's failures replace them.
+    failure_store = ResultStore(out / FAILURES_FILE, store.config_columns,
+                                executors_lib.FAILURE_COLUMNS)
+    if not report_only:
+        failure_store.path.unlink(missing_ok=True)
     done = store.done_keys()
     pending = [(config, seed) for seed in range(first_seed, first_seed + seeds)
                for config in configurations
                if store.key(config, seed) not in done]
+    if report_only:
+        if show_progress:
+            print(f"report only: {len(pending)} runs of seeds {first_seed}.."
+                  f"{first_seed + seeds - 1} are not measured yet", flush=True)
+        pending = []
     _announce(experiment, profile, settings, range(first_seed, first_seed + seeds),
-              len(pending), len(done), out, show_progress)
+              len(pending), len(done), out, show_progress, run_executor.describe())
     bar = progress_lib.ProgressBar(
         sum(experiment.cost(config, settings) for config, _ in pending), len(pending),
         stream=sys.stderr if show_progress else None,
     )
-    context = RunContext(data_dir, download)
+    job = executors_lib.Job(experiment, settings,
+                            functools.partial(RunContext, data_dir, download))
+    failures = []
     start = time.perf_counter()
     try:
-        for config, seed in pending:
-            run_start = time.perf_counter()
-            measured = experiment.measure(config, seed, settings, context)
-            seconds = time.perf_counter() - run_start
-            store.append({**config, "seed": seed, **measured,
-                          "backend": keras.backend.backend(), "seconds": round(seconds, 2)})
-            bar.advance(experiment.cost(config, settings),
-                        f"{describe_config(config)} seed={seed} ({seconds:.1f}s)")
+        with contextlib.closing(run_executor.run(job, pending)) as finished_runs:
+            for finished in finished_runs:
+                _record(finished, store, failure_store, failures)
+                bar.advance(experiment.cost(finished.config, settings), _progress_label(
+                    finished, show_progress))
     except KeyboardInterrupt:
         raise Interrupted(len(store.read()), store.path) from None
     results = Results(store.read())
     report = write_report(experiment, profile, settings,
                           describe_seeds(results, configurations, store), results, out, command,
-                          time.perf_counter() - start, len(pending))
-    return Outcome(out, results, len(pending), report)
+                          time.perf_counter() - start, len(pending) - len(failures),
+                          failures, run_executor.describe())
+    return Outcome(out, results, len(pending) - len(failures), report, tuple(failures))
+
+
+def _record(finished: executors_lib.Finished, store: ResultStore, failure_store: ResultStore,
+            failures: list) -> None:
+    """Append a finished run to ``results.csv``, or a failed one to ``failures.csv``."""
+    row = {**finished.config, "seed": finished.seed, "backend": finished.backend,
+           "seconds": round(finished.seconds, 2)}
+    if finished.failed:
+        failures.append(finished)
+        failure_store.append({**row, "error_type": finished.error_type,
+                              "error_message": finished.error_message})
+    else:
+        store.append({**row, **finished.measured})
+
+
+def _progress_label(finished: executors_lib.Finished, show_progress: bool) -> str:
+    label = f"{describe_config(finished.config)} seed={finished.seed}"
+    if not finished.failed:
+        return f"{label} ({finished.seconds:.1f}s)"
+    if show_progress:
+        print(finished.details, file=sys.stderr, end="", flush=True)
+    return f"{label} FAILED ({finished.error_type}: {finished.error_message})"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -279,7 +364,7 @@ def _prepare_folder(out: pathlib.Path, record: dict, resume: bool, overwrite: bo
     settings_path = out / SETTINGS_FILE
     results_path = out / RESULTS_FILE
     if overwrite:
-        for name in (RESULTS_FILE, SETTINGS_FILE, REPORT_FILE, COMMAND_FILE):
+        for name in (RESULTS_FILE, FAILURES_FILE, SETTINGS_FILE, REPORT_FILE, COMMAND_FILE):
             (out / name).unlink(missing_ok=True)
         for figure in (out / FIGURES_DIR).glob("*.png"):
             figure.unlink()
@@ -324,7 +409,8 @@ def changed_settings(experiment: Experiment, profile: str, settings: Mapping[str
                      if json.dumps(value) != json.dumps(defaults[key]))
 
 
-def _announce(experiment, profile, settings, seeds, pending, done, out, show) -> None:
+def _announce(experiment, profile, settings, seeds, pending, done, out, show,
+              executor: str) -> None:
     if not show:
         return
     reductions = experiment.profiles[profile].reductions
@@ -336,17 +422,21 @@ def _announce(experiment, profile, settings, seeds, pending, done, out, show) ->
         print(f"changed from the profile: {changed}", flush=True)
     print(f"{pending} runs to do, {done} already in {out / RESULTS_FILE}; "
           f"seeds {seeds.start}..{seeds.stop - 1}; "
-          f"{describe_device()}", flush=True)
+          f"{describe_device()}; {executor}", flush=True)
 
 
 def write_report(experiment: Experiment, profile: str, settings: Mapping[str, Any],
                  seeds: str, results: Results, out: pathlib.Path, command: str,
-                 seconds: float, measured: int) -> pathlib.Path:
+                 seconds: float, measured: int, failures=(),
+                 executor: str = "serial, in this process") -> pathlib.Path:
     """Write ``report.md``: the experiment's body between header and run facts.
 
-    ``seeds`` is the sentence of `describe_seeds`.
+    ``seeds`` is the sentence of `describe_seeds`; ``failures`` the runs of
+    this call that raised (`keras_detinit.reproduce.executors.Finished`);
+    ``executor`` where the runs executed, in words.
     """
-    body = experiment.report(results, settings, out / FIGURES_DIR)
+    body = (experiment.report(results, settings, out / FIGURES_DIR) if len(results)
+            else "No run has finished yet.")
     reductions = experiment.profiles[profile].reductions
     run_seconds = sum(results.values("seconds"))
     changed = changed_settings(experiment, profile, settings)
@@ -362,6 +452,7 @@ def write_report(experiment: Experiment, profile: str, settings: Mapping[str, An
         "",
         body.strip(),
         "",
+        *describe_failures(failures),
         "## How this was made",
         "",
         "```bash",
@@ -373,9 +464,43 @@ def write_report(experiment: Experiment, profile: str, settings: Mapping[str, An
         f"Machine: {describe_machine()}.",
         f"{len(results)} runs, {progress_lib.format_duration(run_seconds)} of measuring in all; "
         f"this invocation measured {measured} of them in "
-        f"{progress_lib.format_duration(seconds)}.",
+        f"{progress_lib.format_duration(seconds)} ({executor}).",
         "",
     ]
     path = out / REPORT_FILE
     path.write_text("\n".join(lines))
     return path
+
+
+def describe_failures(failures) -> list[str]:
+    """The report's section on the runs that raised (no lines if none did).
+
+    Example:
+
+    >>> from keras_detinit.reproduce.executors import Finished
+    >>> failed = Finished({"x": 1}, 0, None, 0.5, "jax", "ValueError", "bad | value")
+    >>> print("\\n".join(describe_failures([failed])))  # doctest: +NORMALIZE_WHITESPACE
+    ## Failed runs
+    <BLANKLINE>
+    1 run raised; it is listed in `failures.csv` and measured again by a call with `--resume`.
+    <BLANKLINE>
+    | Run | Error |
+    |---|---|
+    | x=1 seed=0 | ValueError: bad \\| value |
+    <BLANKLINE>
+    """
+    if not failures:
+        return []
+    count = len(failures)
+    rows = [[f"{describe_config(failed.config)} seed={failed.seed}",
+             f"{failed.error_type}: {failed.error_message}".replace("|", "\\|")
+             .replace("\n", " ")] for failed in failures]
+    return [
+        "## Failed runs",
+        "",
+        f"{count} run{'s' * (count > 1)} raised; {'they are' if count > 1 else 'it is'} listed "
+        f"in `{FAILURES_FILE}` and measured again by a call with `--resume`.",
+        "",
+        tables.markdown_table(["Run", "Error"], rows),
+        "",
+    ]

@@ -37,6 +37,7 @@ from keras_detinit.reporting.results import Results
 ALTERNATING = "10/6"
 
 _COMMON = {
+    "pixels": "raw",
     "datasets": ["mnist", "fashion_mnist"],
     "widths": [10, 4],
     "alternating_depths": [40, 80, 120],
@@ -80,7 +81,7 @@ class DepthSweep(Experiment):
     def measure(self, config, seed, settings, context) -> dict:
         return ffnn.train_configuration(
             context, config["dataset"], WHOLE_TRAINING_SET, _hidden_units(config), "relu",
-            config["init"], settings["epochs"], seed,
+            config["init"], settings["epochs"], seed, pixels=settings["pixels"],
         )
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
@@ -110,6 +111,7 @@ class DepthSweep(Experiment):
             _statements(results, settings),
             "## Convergence",
             ffnn.convergence_table(results, inits),
+            ffnn.protocol_notes(settings),
         ])
 
 

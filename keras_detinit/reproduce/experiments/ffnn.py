@@ -24,6 +24,7 @@ from typing import Sequence
 import keras
 
 from keras_detinit import validation
+from keras_detinit.datasets import PIXELS
 from keras_detinit.datasets import locate
 
 from keras_detinit.initializers import OddSigmoid
@@ -66,13 +67,14 @@ def check_settings(settings: Mapping[str, Any], lowest: Mapping[str, int]) -> No
     """
     for name in settings["datasets"]:
         locate.get_spec(name)  # an unknown name fails now, not after hours
+    validation.check_choice("pixels", settings.get("pixels", "unit"), PIXELS)
     initializers = settings["initializers"]
     if not isinstance(initializers, list) or not initializers:
         raise ValueError("`initializers` must be a non-empty list of initializer names. "
                          f"Received: initializers={initializers!r}")
     for name in initializers:
         if odd_sigmoid_arguments(name) is None:  # OddSigmoid is built per run
-            _check_known("initializers", name, keras.initializers.get)
+            _check_known("initializers", name, make_initializer_of_spec)
     for name in settings.get("activations", []):
         _check_known("activations", name, keras.activations.get)
     for key, low in lowest.items():
@@ -91,8 +93,17 @@ def _check_known(key: str, name, lookup) -> None:
 
 
 def label(initializer: str) -> str:
-    """The column label of an initializer name."""
-    return LABELS.get(initializer, initializer)
+    """The column label of an initializer name or spec.
+
+    Example:
+
+    >>> label("zero_hadamard:constant=paper")
+    'ZerO (constant=paper)'
+    """
+    if initializer in LABELS:
+        return LABELS[initializer]
+    name, colon, arguments = initializer.partition(":")
+    return f"{LABELS.get(name, name)} ({arguments})" if colon else initializer
 
 
 def alternating_widths(depth: int, widths: Sequence[int] = (10, 6)) -> list[int]:
@@ -166,22 +177,117 @@ def make_initializer(name: str, activation, depth: int):
     """
     arguments = odd_sigmoid_arguments(name)
     if arguments is None:
-        return name
+        return make_initializer_of_spec(name)
     return OddSigmoid(activation=activation, target_depth=max(depth, 1), **arguments)
+
+
+def make_initializer_of_spec(spec: str):
+    """``"name"`` as it is; ``"name:key=value,..."`` as that initializer with those arguments.
+
+    Documented variants of the baselines are spelled this way in settings,
+    e.g. ``"zero_hadamard:constant=paper"`` or
+    ``"randomized_asymmetric:scale=absolute"``; numbers are read as floats.
+
+    Example:
+
+    >>> make_initializer_of_spec("zero_hadamard:constant=paper").constant
+    'paper'
+    >>> make_initializer_of_spec("he_normal")
+    'he_normal'
+
+    Raises:
+        ValueError: For an unknown name, or an argument the initializer
+            does not take or accept.
+    """
+    name, colon, text = str(spec).partition(":")
+    if not colon:
+        keras.initializers.get(name)  # an unknown name fails here
+        return name
+    base = keras.initializers.get(name)
+    arguments = {}
+    for item in text.split(","):
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or key not in base.get_config():
+            raise ValueError(
+                f"{spec!r}: {item!r} is not KEY=VALUE with KEY an argument of {name!r} "
+                f"({sorted(base.get_config())}).")
+        arguments[key] = _number_or_text(value)
+    return type(base).from_config({**base.get_config(), **arguments})
+
+
+def _number_or_text(value: str):
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def protocol_notes(settings: Mapping[str, Any]) -> str:
+    """The protocol choices the paper leaves open, as this run made them.
+
+    Example:
+
+    >>> print(protocol_notes({"pixels": "raw"}).splitlines()[0])
+    Protocol choices the paper leaves open, as run here:
+    """
+    pixels = settings.get("pixels", "unit")
+    zero = make_initializer_of_spec(_spec_of(settings, "zero_hadamard") or "zero_hadamard")
+    rai = make_initializer_of_spec(
+        _spec_of(settings, "randomized_asymmetric") or "randomized_asymmetric")
+    zero = keras.initializers.get(zero)
+    rai = keras.initializers.get(rai)
+    return "\n".join([
+        "Protocol choices the paper leaves open, as run here:",
+        "",
+        f"- Input scale `pixels={pixels!r}`: " + PIXEL_READINGS[pixels],
+        "- Loss: cross-entropy computed from the output layer's logits on every backend "
+        "(`keras_detinit.protocol`), as TensorFlow, the paper's framework, computes it "
+        "for a softmax output.",
+        f"- ZerO constant `{zero.constant}`: " + ZERO_READINGS[zero.constant],
+        f"- RAI scale `{rai.scale}`: " + RAI_READINGS[rai.scale],
+    ])
+
+
+def _spec_of(settings: Mapping[str, Any], name: str) -> str | None:
+    return next((spec for spec in settings.get("initializers", [])
+                 if str(spec).partition(":")[0] == name), None)
+
+
+#: What each input scale means, and why (see docs/results/index.md).
+PIXEL_READINGS = {
+    "raw": "0-255 pixel values as float32. The paper (TensorFlow, Adam 1e-3, batch 100) "
+           "never says it normalizes, and its levels support this reading: e.g. softmax "
+           "regression with He lands near its 87.9% only with raw pixels.",
+    "unit": "pixels scaled to [0, 1], a common default the paper does not state.",
+}
+ZERO_READINGS = {
+    "code": "c = 2^(-ceil(log2 m)/2), as the ZerO authors' released code.",
+    "paper": "c = 2^(-(ceil(log2 m)-1)/2), as the ZerO paper's Algorithm 1 prints it.",
+}
+RAI_READINGS = {
+    "fan_in": "symmetric entries with std 0.6007/sqrt(fan_in): the paper's 0.6007 read as "
+              "Lu et al.'s fan-in-scaled constant.",
+    "absolute": "symmetric entries with std 0.6007, the paper's words taken literally.",
+}
 
 
 def train_configuration(context, dataset: str, samples_per_class: int | str,
                         hidden_units: Sequence[int], activation: str, initializer: str,
-                        epochs: int, seed: int, checkpoints: Sequence[int] = (1, 10)) -> dict:
+                        epochs: int, seed: int, checkpoints: Sequence[int] = (1, 10),
+                        pixels: str = "unit") -> dict:
     """Train one configuration and return its CSV columns.
+
+    The model comes from the context's pool when it has one
+    (`keras_detinit.reproduce.training.ModelPool`).
 
     Returns:
         The `TRAINING_COLUMNS` (plus ``acc_epoch<k>`` per checkpoint).
     """
-    data = context.dataset(dataset, samples_per_class, seed)
+    data = context.dataset(dataset, samples_per_class, seed, pixels=pixels)
     history = training.train_classifier(
         data, hidden_units, activation,
         make_initializer(initializer, activation, len(hidden_units)), epochs, seed,
+        pool=getattr(context, "models", None),
     )
     measured = training.convergence_metrics(history["val_accuracy"], checkpoints)
     measured["final_loss"] = float(history["loss"][-1])

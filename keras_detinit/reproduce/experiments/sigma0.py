@@ -18,6 +18,17 @@ configuration per dataset runs `keras_detinit.sigma0.optimal_sigma0`
 between the grid's ends with pilots as long as the sweep's runs, to be
 compared with the grid's argmin of the final training loss.
 
+The networks emit logits and the loss takes them, so every backend trains
+alike (`keras_detinit.protocol`); the pixels are in [0, 1], as the paper
+states for its inputs (``pixels="raw"`` gives 0-255).
+
+Profiles: ``quick`` trains 10 epochs at learning rate 1e-2 (the paper's
+SGD time ``lr x steps``, after which ``V / sigma0^2`` has barely left 1);
+``long`` keeps the paper's 1000 epochs at 1e-4 on 50 training images per
+class and 3 seeds, and the report then asks whether the ratio moved and
+where it crosses 1 against the spread across seeds (`crossing_text`);
+``paper`` is the paper's whole protocol.
+
 Example:
 
 >>> experiment = Sigma0Sweep()
@@ -27,12 +38,17 @@ Example:
 ['0.1', '0.2', 'he_normal', 'optimal_sigma0']
 >>> experiment.cost({"dataset": "mnist", "init": "optimal_sigma0"}, settings)
 6.0
+>>> long = experiment.settings("long")
+>>> long["epochs"], long["learning_rate"], long["samples_per_class"], long["max_pilots"]
+(1000, 0.0001, 50, 0)
 >>> from keras_detinit.reproduce import reproduce
 >>> outcome = reproduce("sigma0", profile="quick")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import pathlib
 from typing import Any
 from typing import Callable
@@ -46,6 +62,7 @@ from keras_detinit import datasets
 from keras_detinit import protocol as protocols
 from keras_detinit import validation
 from keras_detinit.datasets import locate
+from keras_detinit.datasets import subsets
 from keras_detinit.models import build_ffnn
 from keras_detinit.reporting import figures as figures_lib
 from keras_detinit.reporting import tables
@@ -54,7 +71,10 @@ from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reporting.results import Results
 from keras_detinit.reporting.results import format_curve
+from keras_detinit.reporting.results import mean_and_spread
+from keras_detinit.reporting.results import parse_curve
 from keras_detinit.sigma0 import optimal_sigma0
+from keras_detinit.sigma0 import ratio_crossings
 from keras_detinit.sigma0 import train_watched
 
 GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
@@ -66,6 +86,18 @@ PAPER_EPOCHS = 1000
 PAPER_LEARNING_RATE = 1e-4
 PAPER_RUNS = 10
 PAPER_OPTIMUM = 0.15
+#: MNIST's and Fashion-MNIST's training sets; the paper trains on them whole.
+PAPER_TRAINING_IMAGES = 60000
+#: The ``long`` profile: the paper's training length on this many training
+#: (and validation) images per class, so that 3 seeds of both datasets finish
+#: in about 20 minutes on a 2-core CPU.
+LONG_SAMPLES_PER_CLASS = 50
+LONG_SEEDS = 3
+#: SGD steps of the ``long`` profile (10 classes, batch 100).
+LONG_STEPS = PAPER_EPOCHS * 10 * LONG_SAMPLES_PER_CLASS // 100
+#: Grid points from here on are where the 10-epoch sweep left the ratio
+#: within 1% of 1.
+MOVE_FROM = 0.1
 TRAINING_COLUMNS = (
     "loss_curve", "val_accuracy_curve", "v_curve", "ratio_curve",
     "final_loss", "final_val_accuracy", "final_v", "final_ratio",
@@ -157,11 +189,29 @@ def search_run(build: Builder, data: datasets.Dataset, seed: int,
     }
 
 
-def profile_settings(epochs: int, learning_rate: float) -> dict:
-    """The settings both profiles share, with their training length."""
+def validation_subset(data: datasets.Dataset, per_class: int | str,
+                      seed: int) -> datasets.Dataset:
+    """``data`` with ``per_class`` validation images of each class (``"all"``: all).
+
+    Validating 9,000 images after each of 1000 epochs would cost more than
+    the training on a reduced set; a balanced subsample keeps the curve.
+    """
+    count = protocols.samples_per_class(per_class)
+    if count is None:
+        return data
+    validation = datasets.Split(*subsets.sample_per_class(
+        *data.validation, count, seed, data.num_classes))
+    return dataclasses.replace(data, validation=validation)
+
+
+def profile_settings(epochs: int, learning_rate: float,
+                     samples_per_class: int | str = protocols.WHOLE_TRAINING_SET,
+                     max_pilots: int = 6) -> dict:
+    """The settings the profiles share, with their training length and data."""
     return {"datasets": ["mnist", "fashion_mnist"], "sigma0": list(GRID), "hidden": [256, 128],
             "epochs": epochs, "learning_rate": learning_rate, "batch_size": 100,
-            "samples_per_class": protocols.WHOLE_TRAINING_SET, "max_pilots": 6, "tolerance": 0.001}
+            "samples_per_class": samples_per_class, "validation_per_class": samples_per_class,
+            "pixels": "unit", "max_pilots": max_pilots, "tolerance": 0.001}
 
 
 class Sigma0Sweep(Experiment):
@@ -169,8 +219,10 @@ class Sigma0Sweep(Experiment):
 
     Settings: ``datasets``, ``sigma0`` (the grid), ``hidden`` (widths),
     ``epochs``, ``learning_rate``, ``batch_size``, ``samples_per_class``
-    (``"all"``: the whole training part), and for the search ``max_pilots`` (0: no
-    search) and ``tolerance`` (on ``|V / sigma0^2 - 1|``).
+    (``"all"``: the whole training part), ``validation_per_class`` (``"all"``:
+    the whole 15% held out), ``pixels`` (``"unit"`` or ``"raw"``), and for the
+    search ``max_pilots`` (0: no search) and ``tolerance`` (on
+    ``|V / sigma0^2 - 1|``).
     """
 
     name = "sigma0"
@@ -193,6 +245,23 @@ class Sigma0Sweep(Experiment):
             seeds=PAPER_RUNS,
             settings=profile_settings(epochs=PAPER_EPOCHS, learning_rate=PAPER_LEARNING_RATE),
         ),
+        "long": Profile(
+            seeds=LONG_SEEDS,
+            settings=profile_settings(epochs=PAPER_EPOCHS, learning_rate=PAPER_LEARNING_RATE,
+                                      samples_per_class=LONG_SAMPLES_PER_CLASS, max_pilots=0),
+            reductions=(
+                f"the paper's {PAPER_EPOCHS} epochs at learning rate 1e-4 (noise temperature "
+                f"lr / b as in the paper) on {LONG_SAMPLES_PER_CLASS} training images per "
+                f"class instead of the whole training set ({10 * LONG_SAMPLES_PER_CLASS:,} "
+                f"instead of {PAPER_TRAINING_IMAGES:,}), so {LONG_STEPS:,} SGD steps and an "
+                f"SGD time lr x steps of {LONG_STEPS * PAPER_LEARNING_RATE:g} instead of about "
+                f"{PAPER_EPOCHS * PAPER_TRAINING_IMAGES // 100 * PAPER_LEARNING_RATE:g}; "
+                f"validation on {LONG_SAMPLES_PER_CLASS} "
+                f"held-out images per class; {LONG_SEEDS} runs per sigma0 instead of "
+                f"{PAPER_RUNS}; no optimal_sigma0 search (the crossing is read off the grid, "
+                "per seed)"
+            ),
+        ),
     }
 
     def configurations(self, settings: Mapping[str, Any]) -> list[dict]:
@@ -205,7 +274,10 @@ class Sigma0Sweep(Experiment):
 
     def measure(self, config: Mapping[str, Any], seed: int, settings: Mapping[str, Any],
                 context) -> dict:
-        data = context.dataset(config["dataset"], settings["samples_per_class"], seed)
+        data = validation_subset(
+            context.dataset(config["dataset"], settings["samples_per_class"], seed,
+                            pixels=settings["pixels"]),
+            settings["validation_per_class"], seed)
         protocol = sgd_protocol(settings)
         build = model_builder(data, settings["hidden"], protocol)
         if config["init"] == SEARCH:
@@ -225,15 +297,16 @@ class Sigma0Sweep(Experiment):
         for name in names:
             parts += [f"## {DATASET_LABELS.get(name, name)}", sweep_table(results, settings, name),
                       convergence_table(results, settings, name),
-                      findings(results, settings, name)]
+                      findings(results, settings, name),
+                      crossing_text(results, settings, name)]
         parts += [
             "## Figures",
             "Means over seeds, in the manner of the paper's figures.",
             f"![Fig. 2: V(W, t) per epoch; dotted: sigma0^2](figures/{FIGURES['variance']})",
             "![Fig. 3: final training loss against V(W, T), colored by log(V / sigma0^2); "
             f"star: he_normal](figures/{FIGURES['loss_vs_v']})",
-            "![Fig. 4: V / sigma0^2 against sigma0, with the optimal_sigma0 estimate and the "
-            f"loss argmin](figures/{FIGURES['ratio']})",
+            "![Fig. 4: V / sigma0^2 against sigma0 (bars: std over seeds), with the "
+            f"optimal_sigma0 estimate and the loss argmin](figures/{FIGURES['ratio']})",
             "![Fig. 5: validation accuracy per epoch; dashed: he_normal]"
             f"(figures/{FIGURES['accuracy']})",
         ]
@@ -252,6 +325,8 @@ def check_settings(settings: Mapping[str, Any]) -> None:
     for key in ("epochs", "batch_size"):
         validation.check_int(key, settings[key], low=1)
     protocols.samples_per_class(settings["samples_per_class"])
+    protocols.samples_per_class(settings["validation_per_class"])
+    validation.check_choice("pixels", settings["pixels"], datasets.PIXELS)
     validation.check_positive("learning_rate", settings["learning_rate"])
     max_pilots = validation.check_int("max_pilots", settings["max_pilots"], low=0)
     if max_pilots:
@@ -274,15 +349,14 @@ def setup_text(results: Results, settings: Mapping[str, Any]) -> str:
         ["batch size", protocols.PAPER_PROTOCOL.batch_size, settings["batch_size"]],
         ["hidden widths", "not stated", ", ".join(map(str, settings["hidden"]))],
     ]
-    training_images = (
-        "the whole training part"
-        if protocols.samples_per_class(settings["samples_per_class"]) is None
-        else f"{settings['samples_per_class']} training images per class")
     return "\n\n".join([
-        f"A ReLU FFNN (`build_ffnn((28, 28), {settings['hidden']}, 10)`, softmax output), "
+        f"A ReLU FFNN (`build_ffnn((28, 28), {settings['hidden']}, 10)`, logits output), "
         "kernels from `keras.initializers.RandomNormal(stddev=sigma0)` or `he_normal`, biases "
-        f"zero, plain SGD, cross-entropy; 15% of the training set held out for validation, "
-        f"{training_images} for training. `V(W, t)` is the mean squared kernel weight "
+        "zero, plain SGD, cross-entropy from the logits (the same on every backend); pixels "
+        f"{PIXEL_TEXT[settings['pixels']]}; 15% of the training set held out, of which "
+        f"{images_text(settings['validation_per_class'], 'the whole held-out part')} for "
+        f"validation; {images_text(settings['samples_per_class'], 'the whole training part')} "
+        "for training. `V(W, t)` is the mean squared kernel weight "
         "(`WeightVarianceCallback`), the ratio `V(W, T) / sigma0^2` (for He: over its epoch-0 "
         "value).",
         tables.markdown_table(["", "paper", "here"], rows),
@@ -292,6 +366,16 @@ def setup_text(results: Results, settings: Mapping[str, Any]) -> str:
         f"`|V / sigma0^2 - 1| <= {settings['tolerance']:g}`."
         if settings["max_pilots"] else "No `optimal_sigma0` search (`max_pilots=0`).",
     ])
+
+
+PIXEL_TEXT = {"unit": "in [0, 1] (the paper: inputs normalized to [0, 1])",
+              "raw": "0-255 (the paper normalizes to [0, 1])"}
+
+
+def images_text(per_class: int | str, whole: str) -> str:
+    """``"100 images per class"``, or ``whole`` for ``"all"``."""
+    count = protocols.samples_per_class(per_class)
+    return whole if count is None else f"{count} images per class"
 
 
 def grid_labels(settings: Mapping[str, Any]) -> list[str]:
@@ -382,6 +466,201 @@ def search_text(results: Results, dataset: str, best: str) -> str:
     )
 
 
+def seed_crossing(sigma0: Sequence[float], ratio: Sequence[float]) -> float:
+    """The one crossing of ``V / sigma0^2 = 1`` of one seed's grid, else NaN.
+
+    The paper's picture is one crossing, from ``r > 1`` at small sigma0 to
+    ``r < 1`` at large ones; no crossing, several crossings, an upward one
+    or a diverged run (a non-finite ratio) give NaN.
+
+    Example:
+
+    >>> seed_crossing([0.1, 0.2, 0.4], [1.2, 0.9, 0.8])
+    0.1551...
+    >>> seed_crossing([0.1, 0.2, 0.4], [1.01, 0.99, 1.02])
+    nan
+    """
+    if not all(math.isfinite(value) and value > 0 for value in ratio):
+        return math.nan
+    crossings = ratio_crossings(sigma0, ratio)
+    if len(crossings) == 1 and ratio[0] > 1.0 > ratio[-1]:
+        return crossings[0]
+    return math.nan
+
+
+def side_of_one(mean_std: tuple[float, float]) -> str:
+    """Where a ratio's ``mean ± std`` over seeds lies against 1.
+
+    ``"above 1"`` or ``"below 1"`` when 1 lies outside ``mean ± std``;
+    ``"within the spread"`` when it lies inside (the seeds cannot tell the
+    ratio from 1); ``"no spread (1 seed)"`` and ``"not finite"`` otherwise.
+
+    Example:
+
+    >>> side_of_one((1.004, 0.001)), side_of_one((1.004, 0.005))
+    ('above 1', 'within the spread')
+    """
+    mean, std = mean_std
+    if not math.isfinite(mean):
+        return "not finite"
+    if math.isnan(std):
+        return "no spread (1 seed)"
+    if abs(mean - 1.0) <= std:
+        return "within the spread"
+    return "above 1" if mean > 1.0 else "below 1"
+
+
+def crossing_verdict(sigma0: Sequence[float], sides: Sequence[str],
+                     crossing: float) -> str:
+    """Whether the grid places a crossing at ``crossing`` beyond the noise.
+
+    The crossing is bracketed by the nearest grid points whose ratio is
+    clear of 1 on the expected sides (`side_of_one`): ``"above 1"`` below
+    it, ``"below 1"`` above it. It is resolved when those are neighbours;
+    grid points between them cannot be told from 1, so the crossing lies
+    inside the noise, somewhere in the bracket.
+
+    Example:
+
+    >>> crossing_verdict([0.1, 0.2, 0.4], ["above 1", "below 1", "below 1"], 0.15)
+    'resolved between sigma0 = 0.1 and 0.2'
+    >>> crossing_verdict([0.1, 0.2, 0.4], ["above 1", "within the spread", "below 1"],
+    ...                  0.15)
+    'inside the noise: within the spread of 1 at sigma0 = 0.2, clear of it at 0.1 and 0.4'
+    """
+    if not math.isfinite(crossing):
+        return "not defined"
+    low = [i for i, value in enumerate(sigma0) if value < crossing and sides[i] == "above 1"]
+    high = [i for i, value in enumerate(sigma0) if value > crossing and sides[i] == "below 1"]
+    if not (low and high):
+        return ("inside the noise: no grid point "
+                f"{'below' if not low else 'above'} it is clear of 1 on its side")
+    low, high = low[-1], high[0]
+    if high == low + 1:
+        return f"resolved between sigma0 = {sigma0[low]:g} and {sigma0[high]:g}"
+    inside = ", ".join(f"{value:g}" for value in sigma0[low + 1:high])
+    return (f"inside the noise: within the spread of 1 at sigma0 = {inside}, clear of it at "
+            f"{sigma0[low]:g} and {sigma0[high]:g}")
+
+
+def final_ratio(row: Mapping[str, Any]) -> float:
+    """``V(W, T) / sigma0^2`` of one run: the paper's ratio."""
+    return float(row["final_ratio"])
+
+
+def trained_change(row: Mapping[str, Any]) -> float:
+    """``V(W, T) / V(W, 0)`` of one run: what training did, free of the draw's noise."""
+    curve = parse_curve(row["v_curve"])
+    return float(curve[-1] / curve[0])
+
+
+PAPER_RATIO = "V(W, T) / sigma0^2"
+TRAINED_CHANGE = "V(W, T) / V(W, 0)"
+#: The two readings of "V / sigma0^2 moved": the paper's, and training's alone.
+QUANTITIES = {PAPER_RATIO: final_ratio, TRAINED_CHANGE: trained_change}
+
+
+def grid_values(results: Results, settings: Mapping[str, Any], dataset: str,
+                quantity: Callable[[Mapping[str, Any]], float]) -> dict[str, list[float]]:
+    """Per seed, ``quantity`` of each grid point's run (NaN where missing)."""
+    seeds = sorted({str(row["seed"]) for row in results.where(dataset=dataset)}, key=int)
+    table = {}
+    for seed in seeds:
+        rows = [results.where(dataset=dataset, init=init, seed=seed)
+                for init in grid_labels(settings)]
+        table[seed] = [quantity(found[0]) if found else math.nan for found in rows]
+    return table
+
+
+def crossing_lines(name: str, grid: Sequence[float], labels: Sequence[str],
+                   per_seed: Mapping[str, list[float]]) -> list[str]:
+    """Sides of 1, per-seed crossings and the mean's crossing of one quantity."""
+    columns = np.asarray(list(per_seed.values()), dtype="float64").T
+    sides = [side_of_one(mean_and_spread(column)) for column in columns]
+    crossings = {seed: seed_crossing(grid, values) for seed, values in per_seed.items()}
+    found = [value for value in crossings.values() if math.isfinite(value)]
+    mean_crossing = seed_crossing(grid, [float(np.mean(column)) for column in columns])
+    return [
+        f"* `{name}` against 1: " + "; ".join(
+            f"{side} for sigma0 in {{{', '.join(members)}}}"
+            for side, members in grouped(labels, sides).items()) + ".",
+        f"* Crossing of `{name} = 1` per seed: " + ", ".join(
+            f"seed {seed}: {value:.4f}" if math.isfinite(value) else
+            f"seed {seed}: no single downward crossing" for seed, value in crossings.items())
+        + (f"; {tables.number_cell(mean_and_spread(found), '.4f')} over the {len(found)} "
+           "seed(s) with one" if found else "") + ". Crossing of the mean: "
+        + (f"sigma0 = {mean_crossing:.4f}, {crossing_verdict(grid, sides, mean_crossing)}."
+           if math.isfinite(mean_crossing) else "no single downward crossing."),
+    ]
+
+
+def grouped(labels: Sequence[str], sides: Sequence[str]) -> dict[str, list[str]]:
+    """The labels of each side, in first-seen order of the sides."""
+    groups: dict[str, list[str]] = {}
+    for label, side in zip(labels, sides):
+        groups.setdefault(side, []).append(label)
+    return groups
+
+
+def crossing_text(results: Results, settings: Mapping[str, Any], dataset: str) -> str:
+    """Whether ``V / sigma0^2`` moved, and where it crosses 1, against the seeds' spread."""
+    grid = [float(value) for value in settings["sigma0"]]
+    labels = grid_labels(settings)
+    values = {name: grid_values(results, settings, dataset, quantity)
+              for name, quantity in QUANTITIES.items()}
+    spreads = {name: [mean_and_spread(column) for column in
+                      np.asarray(list(table.values()), dtype="float64").reshape(-1, len(grid)).T]
+               for name, table in values.items()}
+    ratio, change = spreads[PAPER_RATIO], spreads[TRAINED_CHANGE]
+    rows = [
+        [init,
+         tables.number_cell(mean_and_spread([curve[0] for curve in results.curves(
+             "ratio_curve", dataset=dataset, init=init)]), ".4f"),
+         tables.number_cell(paper, ".4f"), distance_cell(paper),
+         tables.number_cell(trained, ".4f"), distance_cell(trained)]
+        for init, paper, trained in zip(labels, ratio, change)
+    ]
+    lines = [
+        f"* Moved by training: the largest mean `|V(W, T) / V(W, 0) - 1|` for sigma0 >= "
+        f"{MOVE_FROM:g} is {largest_move(grid, change)}.",
+        *(line for name, table in values.items()
+          for line in crossing_lines(name, grid, labels, table)),
+        f"* The paper: `V / sigma0^2` above 1 for sigma0 <= 0.1, below 1 for >= 0.2, close "
+        f"to 1 at {PAPER_OPTIMUM:g}.",
+    ]
+    return "\n\n".join([
+        "### Does V / sigma0^2 move, and where does it cross 1?",
+        f"Mean ± standard deviation over {len(values[PAPER_RATIO])} seed(s). "
+        "Within a seed every sigma0 scales the same standard-normal draw, so the draw's "
+        "sampling error `V(W, 0) / sigma0^2` shifts that seed's whole ratio curve; "
+        "`V(W, T) / V(W, 0)` is what training changed. A value whose `mean ± std` contains 1 "
+        "is *within the spread*: the seeds cannot tell it from 1, and a crossing next to such "
+        "a point is inside the noise. Distances are `(mean - 1) / std`.",
+        tables.markdown_table(["sigma0", "V(W, 0) / sigma0^2", "V(W, T) / sigma0^2",
+                               "distance", "V(W, T) / V(W, 0)", "distance"], rows),
+        "\n".join(lines),
+    ])
+
+
+def distance_cell(mean_std: tuple[float, float]) -> str:
+    """``(mean - 1) / std``: the distance from 1 in units of the seeds' spread."""
+    mean, std = mean_std
+    if not (math.isfinite(mean) and math.isfinite(std)) or std == 0:
+        return tables.MISSING
+    return f"{(mean - 1.0) / std:+.1f}"
+
+
+def largest_move(grid: Sequence[float], change: Sequence[tuple[float, float]]) -> str:
+    """The largest mean ``|V(T) / V(0) - 1|`` for sigma0 >= `MOVE_FROM`, as text."""
+    candidates = [(abs(mean - 1.0), sigma0, std) for sigma0, (mean, std) in zip(grid, change)
+                  if sigma0 >= MOVE_FROM and math.isfinite(mean)]
+    if not candidates:
+        return "not measured"
+    move, sigma0, std = max(candidates)
+    spread = "" if math.isnan(std) else f" (spread over seeds {100 * std:.2f}%)"
+    return f"{100 * move:.2f}% at sigma0 = {sigma0:g}{spread}"
+
+
 def mean_curve(results: Results, column: str, **criteria) -> np.ndarray:
     """The mean over seeds of a per-epoch curve."""
     return np.mean(np.stack(results.curves(column, **criteria)), axis=0)
@@ -431,8 +710,11 @@ def plot_figures(results: Results, settings: Mapping[str, Any], names: list[str]
         axis.figure.colorbar(points, ax=axis, label="log(V / sigma0^2)")
 
     def ratio(axis, name: str) -> None:  # Fig. 4
-        axis.plot(sigma0, [final("final_ratio", name, init) for init in grid], "o-",
-                  label="grid")
+        spread = [results.mean_std("final_ratio", dataset=name, init=init) for init in grid]
+        # Bars: the standard deviation over seeds (none for one seed).
+        axis.errorbar(sigma0, [mean for mean, _ in spread],
+                      yerr=np.nan_to_num([std for _, std in spread]), fmt="o-", capsize=3,
+                      label="grid, ± std over seeds")
         axis.axhline(1.0, color="black", linewidth=0.8)
         if results.where(dataset=name, init=SEARCH):
             estimate = final("estimate", name, SEARCH)

@@ -39,6 +39,7 @@ from keras_detinit.reproduce.paper_values import table1_value
 from keras_detinit.reporting.results import Results
 
 _COMMON = {
+    "pixels": "raw",
     "datasets": ["mnist", "fashion_mnist"],
     "hidden": [0, 512, 16],
     "samples_per_class": [protocol.WHOLE_TRAINING_SET, 4, 2, 1],
@@ -89,6 +90,7 @@ class Table1(Experiment):
         return ffnn.train_configuration(
             context, config["dataset"], config["samples_per_class"], hidden, "relu",
             config["init"], epochs, seed, checkpoints=(1, *TABLE1_EPOCHS),
+            pixels=settings["pixels"],
         )
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
@@ -113,6 +115,7 @@ class Table1(Experiment):
         _heatmap(results, settings, inits, figure)
         parts.append("Our accuracy after 10 epochs, every row and initializer:\n\n"
                      f"![Table 1 heatmap](figures/{figure.name})")
+        parts.append(ffnn.protocol_notes(settings))
         return "\n\n".join(parts)
 
 

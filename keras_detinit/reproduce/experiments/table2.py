@@ -42,6 +42,7 @@ from keras_detinit.reporting.results import Results
 TRAINS = 0.2
 
 _COMMON = {
+    "pixels": "raw",
     "datasets": list(TABLE2_DATASETS),
     "activations": ["tanh", "sigmoid", "selu", "gelu", "relu"],
     "initializers": [*PAPER_INITIALIZERS, "odd_sigmoid"],
@@ -78,7 +79,7 @@ class Table2(Experiment):
         hidden = ffnn.alternating_widths(settings["depth"])
         return ffnn.train_configuration(
             context, config["dataset"], WHOLE_TRAINING_SET, hidden, config["activation"], config["init"],
-            settings["epochs"], seed,
+            settings["epochs"], seed, pixels=settings["pixels"],
         )
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
@@ -108,6 +109,7 @@ class Table2(Experiment):
             "## Convergence",
             ffnn.convergence_table(results, inits),
             f"![Table 2 heatmaps](figures/{figure.name})",
+            ffnn.protocol_notes(settings),
         ])
 
 

@@ -42,7 +42,8 @@ PAPER_POINTS = {("mnist", 2, 2): 54.3, ("fashion_mnist", 2, 4): 25.0}
 #: The paper's lowest value of the other initializers on either figure.
 PAPER_OTHERS_LOWEST = 10.0
 
-_COMMON = {"datasets": ["mnist", "fashion_mnist"], "initializers": list(PAPER_INITIALIZERS)}
+_COMMON = {"datasets": ["mnist", "fashion_mnist"], "initializers": list(PAPER_INITIALIZERS),
+           "pixels": "raw"}
 
 
 class WidthHeatmaps(Experiment):
@@ -80,6 +81,7 @@ class WidthHeatmaps(Experiment):
         return ffnn.train_configuration(
             context, config["dataset"], WHOLE_TRAINING_SET, [config["first"], config["second"]],
             "relu", config["init"], settings["epochs"][config["dataset"]], seed,
+            pixels=settings["pixels"],
         )
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
@@ -100,6 +102,7 @@ class WidthHeatmaps(Experiment):
             ]
         parts += ["## The paper's numbers and ours", _statements(results, settings),
                   "## Convergence", ffnn.convergence_table(results, settings["initializers"])]
+        parts.append(ffnn.protocol_notes(settings))
         return "\n\n".join(parts)
 
 
