@@ -15,6 +15,7 @@ import importlib.util
 import multiprocessing
 import os
 import re
+import signal
 import threading
 import time
 import warnings
@@ -210,11 +211,18 @@ def test_ctrl_c_keeps_every_finished_row_and_stops_the_workers(tmp_path):
             time.sleep(0.05)
         _thread.interrupt_main()  # what Ctrl-C does to the main thread
 
+    # Python's own Ctrl-C handler: a process started in the background
+    # (`command &`, as CI may run the suite) inherits SIGINT ignored, and
+    # then interrupt_main() does nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=interrupt_after_two_rows, daemon=True)
     watcher.start()
-    with pytest.raises(KeyboardInterrupt, match="runs kept") as interrupted:
-        reproduce.reproduce(Arithmetic(pause=0.5), out=tmp_path, workers=2,
-                            show_progress=False, overrides=settings)
+    try:
+        with pytest.raises(KeyboardInterrupt, match="runs kept") as interrupted:
+            reproduce.reproduce(Arithmetic(pause=0.5), out=tmp_path, workers=2,
+                                show_progress=False, overrides=settings)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     kept = read_rows(results)
     assert interrupted.value.kept == len(kept) and 2 <= len(kept) < 20
     assert multiprocessing.active_children() == []
