@@ -13,7 +13,15 @@ training part, 0-255 pixels as in ``table2``, one epoch per run):
    among them) are excluded, so the figures are the steady cost of each
    further run. Each call draws the next initializer and seed, as a grid
    does.
-2. **Workers.** A small grid of ``keras-detinit reproduce table2`` (one
+   A third candidate trains ``--stack-members`` runs (the paper's
+   initializers) as one stacked program (`Table2.measure_stack`,
+   ``reproduce --stack``); its figures are per run, the call's time divided
+   by the members.
+2. **Six runs against one.** ``keras-detinit reproduce table2`` with one
+   run, and with six runs of the same architecture (``--stack``), as
+   whole commands: what a user pays for six runs over one, start and
+   compilation included.
+3. **Workers.** A small grid of ``keras-detinit reproduce table2`` (one
    dataset, ``--grid-activations`` x ``--grid-initializers``, one epoch),
    run as the command a user types, serially and with ``--workers 2``,
    side by side. Each command is timed whole, from the start of its
@@ -51,10 +59,16 @@ from keras_detinit.reproduce.runner import RunContext
 SECONDS_PER_HOUR = 3600.0
 #: Initializers the reuse measurement cycles through, one per run.
 INITIALIZERS = ("epsilon_orthogonal", "he_normal", "glorot_uniform", "orthogonal")
+#: The paper's eight initializers, the members of a stacked call.
+PAPER_EIGHT = ("epsilon_orthogonal", "orthogonal", "glorot_uniform", "he_normal",
+               "zero_hadamard", "identity", "randomized_asymmetric", "gaussian_submatrix")
 
 
-def reuse_candidates(data_dir: str | None, download: bool, depth: int) -> dict:
-    """``"fresh model per run"`` and ``"reused model"``: one Table 2 run per call."""
+def reuse_candidates(data_dir: str | None, download: bool, depth: int, members: int) -> dict:
+    """``"fresh model per run"``, ``"reused model"`` (one Table 2 run per call), ``"stacked"``.
+
+    A ``"stacked"`` call trains ``members`` runs as one program.
+    """
     experiment = Table2()
     settings = experiment.settings("quick", {"epochs": 1, "datasets": ["mnist"],
                                              "activations": ["relu"], "depth": depth})
@@ -67,10 +81,49 @@ def reuse_candidates(data_dir: str | None, download: bool, depth: int) -> dict:
             return experiment.measure(config, seed, settings, context)["acc_max"]
         return run
 
+    stacked_context = RunContext(data_dir, download, reuse_models=True)
+    stack = [{"dataset": "mnist", "activation": "relu", "init": init}
+             for init in PAPER_EIGHT[:members]]
+    # Stacks of one seed share its data split, as a grid's stacks do.
+    seeds = itertools.cycle([seed for seed in range(3) for _ in range(3)])
+
+    def stacked():
+        return experiment.measure_stack(stack, next(seeds), settings, stacked_context)
+
     return {
         "fresh model per run": candidate(RunContext(data_dir, download, reuse_models=False)),
         "reused model": candidate(RunContext(data_dir, download, reuse_models=True)),
+        STACKED: stacked,
     }
+
+
+#: The stacked candidate's name; its timings are per call of ``members`` runs.
+STACKED = "stacked"
+
+
+def _command(data_dir: str | None, overrides: dict, extra: list[str]):
+    """A call that runs ``keras-detinit reproduce table2`` with ``overrides`` whole."""
+    command = [sys.executable, "-m", "keras_detinit_cli", "reproduce", "table2", "--quiet",
+               "--seeds", "1", "--overwrite", *extra]
+    for key, value in overrides.items():
+        command += ["--set", f"{key}={json.dumps(value)}"]
+    if data_dir:
+        command += ["--data-dir", data_dir]
+    environment = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+
+    def run():
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run([*command, "--out", out], env=environment, check=True,
+                           stdout=subprocess.DEVNULL)
+    return run
+
+
+def six_runs_candidates(data_dir: str | None, depth: int) -> dict:
+    """One run, and six runs of one architecture stacked, each as a whole command."""
+    base = {"epochs": 1, "datasets": ["mnist"], "activations": ["relu"], "depth": depth}
+    return {"one run": _command(data_dir, {**base, "initializers": ["epsilon_orthogonal"]}, []),
+            "six runs, --stack": _command(
+                data_dir, {**base, "initializers": list(PAPER_EIGHT[:6])}, ["--stack"])}
 
 
 def workers_candidates(data_dir: str | None, activations: list[str],
@@ -78,22 +131,8 @@ def workers_candidates(data_dir: str | None, activations: list[str],
     """The grid's ``reproduce`` command, serial and with ``--workers 2``, per call."""
     overrides = {"epochs": 1, "datasets": ["mnist"], "activations": activations,
                  "initializers": initializers, "depth": depth}
-    base = [sys.executable, "-m", "keras_detinit_cli", "reproduce", "table2", "--quiet",
-            "--seeds", "1", "--overwrite"]
-    for key, value in overrides.items():
-        base += ["--set", f"{key}={json.dumps(value)}"]
-    if data_dir:
-        base += ["--data-dir", data_dir]
-    environment = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
-
-    def candidate(extra):
-        def run():
-            with tempfile.TemporaryDirectory() as out:
-                subprocess.run([*base, "--out", out, *extra], env=environment, check=True,
-                               stdout=subprocess.DEVNULL)
-        return run
-
-    return {"serial": candidate([]), "--workers 2": candidate(["--workers", "2"])}
+    return {"serial": _command(data_dir, overrides, []),
+            "--workers 2": _command(data_dir, overrides, ["--workers", "2"])}
 
 
 def runs_per_hour(seconds: float, runs: int = 1) -> float:
@@ -112,7 +151,12 @@ def main() -> None:
     parser.add_argument("--grid-initializers", nargs="+",
                         default=["epsilon_orthogonal", "he_normal"])
     parser.add_argument("--skip-workers", action="store_true",
-                        help="measure model reuse only")
+                        help="measure model reuse (and six runs) only")
+    parser.add_argument("--stack-members", type=int, default=8, choices=range(1, 9),
+                        metavar="M", help="runs per stacked call, 1-8 (default: 8, the "
+                        "paper's initializers)")
+    parser.add_argument("--six-repeats", type=int, default=1,
+                        help="timed commands per candidate of the six-runs check (default: 1)")
     parser.add_argument("--depth", type=int, default=120,
                         help="hidden layers (default: Table 2's 120; fewer for a quick check)")
     args = parser.parse_args()
@@ -121,22 +165,47 @@ def main() -> None:
               "network": f"Table 2: {args.depth} hidden ReLU layers 10/6, MNIST training "
                          "part, 1 epoch",
               "reuse": {"timing": describe_timing(args.repeats, args.warmup)}}
-    reuse = time_side_by_side(reuse_candidates(args.data_dir, args.download, args.depth),
-                              repeats=args.repeats, warmup=args.warmup)
+    members = args.stack_members
+    reuse = time_side_by_side(
+        reuse_candidates(args.data_dir, args.download, args.depth, members),
+        repeats=args.repeats, warmup=args.warmup)
+    per_run = {name: 1 / members if name == STACKED else 1.0 for name in reuse}
     for name, timing in reuse.items():
-        record["reuse"][name] = {**timing.summary(),
-                                 "runs_per_hour_median": runs_per_hour(timing.median)}
+        record["reuse"][name] = {
+            **timing.summary(), "runs_per_call": members if name == STACKED else 1,
+            "runs_per_hour_median": runs_per_hour(timing.median * per_run[name])}
     fresh, reused = reuse["fresh model per run"], reuse["reused model"]
     record["reuse"]["speedup"] = {key: round(1 / value, 2)
                                   for key, value in reused.ratio(fresh).items()}
+    record["reuse"]["stacked_speedup_over_reused"] = {
+        key: round(members / value, 2)
+        for key, value in reuse[STACKED].ratio(reused).items()}
     lines = [f"# reproduce: runs per hour ({record['backend']})", "",
              f"Network: {record['network']}.", "",
              "| path | best s/run | median s/run | runs per hour (median) |", "|---|---|---|---|"]
-    lines += [f"| {name} | {timing.best:.2f} | {timing.median:.2f} | "
-              f"{runs_per_hour(timing.median)} |" for name, timing in reuse.items()]
+    lines += [f"| {name}{f' ({members} runs per call)' if name == STACKED else ''} | "
+              f"{timing.best * per_run[name]:.2f} | {timing.median * per_run[name]:.2f} | "
+              f"{runs_per_hour(timing.median * per_run[name])} |"
+              for name, timing in reuse.items()]
+    stacked_speedup = record["reuse"]["stacked_speedup_over_reused"]
     lines += ["", f"Reused over fresh: {record['reuse']['speedup']['median']}x (median), "
-              f"{record['reuse']['speedup']['best']}x (best).",
+              f"{record['reuse']['speedup']['best']}x (best). Stacked over reused, per run: "
+              f"{stacked_speedup['median']}x (median), {stacked_speedup['best']}x (best).",
               timing_note(record["reuse"]["timing"], "run"), ""]
+
+    six = time_side_by_side(six_runs_candidates(args.data_dir, args.depth),
+                            repeats=args.six_repeats, warmup=0)
+    ratio = six["six runs, --stack"].ratio(six["one run"])
+    record["six_runs"] = {"timing": describe_timing(args.six_repeats, 0),
+                          **{name: timing.summary() for name, timing in six.items()},
+                          "ratio": {key: round(value, 2) for key, value in ratio.items()}}
+    lines += ["## Six runs of one architecture against one run (whole commands)", "",
+              "| command | best s | median s |", "|---|---|---|"]
+    lines += [f"| {name} | {timing.best:.1f} | {timing.median:.1f} |"
+              for name, timing in six.items()]
+    lines += ["", f"Six runs cost {record['six_runs']['ratio']['median']}x one run "
+              "(median; target: at most 2.5x).",
+              timing_note(record["six_runs"]["timing"], "command"), ""]
 
     if not args.skip_workers:
         grid_runs = len(args.grid_activations) * len(args.grid_initializers)

@@ -126,6 +126,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
         executor=args.executor,
         address=args.address,
         gpus_per_task=args.gpus_per_task,
+        stack=args.stack,
     )
     print(f"{outcome.measured} runs measured; {len(outcome.results)} rows in "
           f"{outcome.out / runner.RESULTS_FILE}; report: {outcome.report}")

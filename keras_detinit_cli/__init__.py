@@ -224,6 +224,10 @@ def _add_reproduce_parser(commands) -> None:
     reproduce.add_argument("--no-download", dest="download", action="store_false",
                            help="never download a dataset")
     reproduce.add_argument("--quiet", action="store_true", help="no progress lines")
+    reproduce.add_argument("--stack", action="store_true",
+                           help="train the runs that differ only in their initializer "
+                           "(same seed) as one stacked program: the same rows up to "
+                           "float rounding, in fewer steps (FFNN experiments)")
     _add_executor_options(reproduce)
     reproduce.set_defaults(command="reproduce")
 

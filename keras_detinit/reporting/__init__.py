@@ -10,6 +10,8 @@ package:
 * `figures`: matplotlib on the Agg backend (`pyplot`), heatmaps, curves;
 * `rows`: CSV rows written atomically (`write_rows`), one `cell` format,
   and an experiment's append-only, self-checking `ResultStore`;
+* `verdicts`: a paper's claims against ``mean ± std`` over seeds: held, not
+  held, or undecided where the spread does not allow a verdict;
 * `machine`: the machine line of a report (`describe_machine`).
 
 Example:

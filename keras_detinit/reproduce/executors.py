@@ -1,7 +1,10 @@
 """Where the runs of `reproduce` execute: here, in worker processes, or on Ray.
 
 An executor takes the pending (configuration, seed) runs of an experiment
-and yields each `Finished` run as it ends, in any order. It never writes
+and yields each `Finished` run as it ends, in any order. A run may also be
+a stack, ``((config, config, ...), seed)``: configurations the experiment
+trains as one program (`keras_detinit.reproduce.Experiment.measure_stack`),
+which then end, or fail, together. It never writes
 results: the process that called `reproduce` is the one writer of
 ``results.csv``, so rows cannot interleave and resuming works the same
 whatever ran them.
@@ -125,6 +128,23 @@ def failure(config: Mapping[str, Any], seed: int, error: BaseException,
                     type(error).__name__, str(error), details)
 
 
+def stack_of(configs) -> tuple:
+    """A run's configurations: one configuration, or a stack of them.
+
+    Example:
+
+    >>> stack_of({"a": 1}), stack_of(({"a": 1}, {"a": 2}))
+    (({'a': 1},), ({'a': 1}, {'a': 2}))
+    """
+    return (configs,) if isinstance(configs, Mapping) else tuple(configs)
+
+
+def failures(configs, seed: int, error: BaseException, seconds: float = 0.0) -> list[Finished]:
+    """`failure` of every configuration of a run (one, or a stack)."""
+    stack = stack_of(configs)
+    return [failure(config, seed, error, seconds / len(stack)) for config in stack]
+
+
 class Worker:
     """Measures runs of one `Job`, keeping one run context for its lifetime.
 
@@ -139,16 +159,24 @@ class Worker:
         self.job = job
         self.context = job.make_context()
 
-    def measure(self, config: Mapping[str, Any], seed: int) -> Finished:
-        """Measure one run; an exception it raises is returned as a failure."""
+    def measure(self, configs, seed: int) -> list[Finished]:
+        """Measure one run or stack (`stack_of`); an exception becomes failures.
+
+        A stack's wall time is shared equally among its configurations.
+        """
+        stack = stack_of(configs)
+        experiment, settings = self.job.experiment, self.job.settings
         start = time.perf_counter()
         try:
-            measured = self.job.experiment.measure(config, seed, self.job.settings,
-                                                   self.context)
+            if len(stack) == 1:
+                measured = [experiment.measure(stack[0], seed, settings, self.context)]
+            else:
+                measured = experiment.measure_stack(list(stack), seed, settings, self.context)
         except Exception as error:  # recorded and reported; the other runs go on
-            return failure(config, seed, error, time.perf_counter() - start)
-        return Finished(config, seed, measured, time.perf_counter() - start,
-                        keras.backend.backend())
+            return failures(stack, seed, error, time.perf_counter() - start)
+        seconds = (time.perf_counter() - start) / len(stack)
+        return [Finished(config, seed, row, seconds, keras.backend.backend())
+                for config, row in zip(stack, measured, strict=True)]
 
 
 class SerialExecutor:
@@ -167,7 +195,7 @@ class SerialExecutor:
             # Built at the first run, as a resumed call with nothing left
             # to do needs no context.
             worker = worker or Worker(job)
-            yield worker.measure(config, seed)
+            yield from worker.measure(config, seed)
 
 
 def thread_environment(threads: int) -> dict[str, str]:
@@ -285,13 +313,13 @@ class ProcessExecutor:
             while len(reported) < len(runs):
                 for index, finished in pool.next_results(runs):
                     reported.add(index)
-                    yield finished
+                    yield from finished
                 if not pool.processes:
                     # Every worker has stopped: runs they never reported
                     # were lost with a worker that died.
                     for index in sorted(set(range(len(runs))) - reported):
                         reported.add(index)
-                        yield failure(*runs[index], RuntimeError(
+                        yield from failures(*runs[index], RuntimeError(
                             "lost: its worker process stopped without reporting it"))
         finally:
             pool.close()
@@ -359,7 +387,7 @@ class _ProcessPool:
         if name not in self.running:
             return []
         index = self.running.pop(name)
-        return [(index, failure(*runs[index], RuntimeError(
+        return [(index, failures(*runs[index], RuntimeError(
             f"its worker process died (exit code {process.exitcode})")))]
 
     def close(self) -> None:
@@ -476,13 +504,13 @@ class RayExecutor:
                     finished = ray.get(ref)
                 except ray.exceptions.RayActorError as error:
                     # The actor died (killed, out of memory): a new one goes on.
-                    finished = failure(config, seed, error)
+                    finished = failures(config, seed, error)
                     actors.remove(actor)
                     actor = actor_class.remote(job_ref)
                     actors.append(actor)
                 except ray.exceptions.RayError as error:
-                    finished = failure(config, seed, error)
-                yield finished
+                    finished = failures(config, seed, error)
+                yield from finished
                 submit(actor)
         finally:
             for actor in actors:

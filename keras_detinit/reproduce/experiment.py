@@ -118,6 +118,40 @@ class Experiment(abc.ABC):
         Figures are linked as ``figures/<name>.png``, relative to the report.
         """
 
+    #: The configuration key in which runs of one stacked program differ
+    #: (`measure_stack`); None: the experiment does not stack.
+    stack_over: ClassVar[str | None] = None
+
+    def measure_stack(self, configs: list[Mapping[str, Any]], seed: int,
+                      settings: Mapping[str, Any], context) -> list[dict]:
+        """Measure configurations equal but for `stack_over` as one program.
+
+        Each returned row must be the one `measure` would give, up to float
+        rounding; a test per experiment shows it.
+
+        Raises:
+            NotImplementedError: Where the experiment does not stack.
+        """
+        raise NotImplementedError(f"Experiment {self.name!r} does not stack its runs.")
+
+    def stacks(self, runs: list[tuple[dict, int]]) -> list[tuple[tuple[dict, ...], int]]:
+        """``runs`` grouped into stacks: same seed, configurations equal but for `stack_over`.
+
+        Groups keep the order of their first run.
+
+        Raises:
+            ValueError: If the experiment does not stack.
+        """
+        if self.stack_over is None:
+            raise ValueError(f"`stack`: experiment {self.name!r} cannot stack its runs; "
+                             "run it without --stack.")
+        groups: dict = {}
+        for config, seed in runs:
+            rest = tuple(sorted((key, repr(value)) for key, value in config.items()
+                                if key != self.stack_over))
+            groups.setdefault((rest, seed), []).append(config)
+        return [(tuple(configs), seed) for (_, seed), configs in groups.items()]
+
     def cost(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> float:
         """Relative run time of a configuration, for the ETA (default 1)."""
         return 1.0

@@ -155,6 +155,7 @@ def reproduce(
     address: str | None = None,
     gpus_per_task: float | None = None,
     report_only: bool = False,
+    stack: bool = False,
 ) -> Outcome:
     """Measure every (configuration, seed) of an experiment and report.
 
@@ -185,6 +186,10 @@ def reproduce(
         report_only: Measure nothing: write the report from the rows already
             in ``out`` (same settings, as ``resume``), keeping its
             ``command.txt``; the report counts the runs still missing.
+        stack: Train the runs that differ only in their initializer (same
+            seed) as one stacked program (`Experiment.measure_stack`, for
+            the FFNN experiments `keras_detinit.reproduce.stacking`): the
+            same rows up to float rounding, in fewer, larger steps.
 
     Returns:
         An `Outcome`. A run that raised does not stop the others: it is in
@@ -214,6 +219,8 @@ def reproduce(
                          "nothing to report yet.")
     # Bad settings fail here, before the folder is touched.
     configurations = experiment.configurations(settings)
+    if stack:
+        experiment.stacks([])  # an experiment that cannot stack fails now
     record = {"experiment": experiment.name, "profile": profile, "settings": settings,
               "backend": keras.backend.backend()}
     _prepare_folder(out, record, resume or report_only, overwrite)
@@ -240,8 +247,10 @@ def reproduce(
             print(f"report only: {len(pending)} runs of seeds {first_seed}.."
                   f"{first_seed + seeds - 1} are not measured yet", flush=True)
         pending = []
+    how = run_executor.describe() + (f", runs stacked over `{experiment.stack_over}`"
+                                     if stack else "")
     _announce(experiment, profile, settings, range(first_seed, first_seed + seeds),
-              len(pending), len(done), out, show_progress, run_executor.describe())
+              len(pending), len(done), out, show_progress, how)
     bar = progress_lib.ProgressBar(
         sum(experiment.cost(config, settings) for config, _ in pending), len(pending),
         stream=sys.stderr if show_progress else None,
@@ -251,7 +260,8 @@ def reproduce(
     failures = []
     start = time.perf_counter()
     try:
-        with contextlib.closing(run_executor.run(job, pending)) as finished_runs:
+        tasks = experiment.stacks(pending) if stack else pending
+        with contextlib.closing(run_executor.run(job, tasks)) as finished_runs:
             for finished in finished_runs:
                 _record(finished, store, failure_store, failures)
                 bar.advance(experiment.cost(finished.config, settings), _progress_label(
@@ -262,7 +272,7 @@ def reproduce(
     report = write_report(experiment, profile, settings,
                           describe_seeds(results, configurations, store), results, out, command,
                           time.perf_counter() - start, len(pending) - len(failures),
-                          failures, run_executor.describe())
+                          failures, how)
     return Outcome(out, results, len(pending) - len(failures), report, tuple(failures))
 
 

@@ -115,7 +115,8 @@ class ModelPool:
         return len(self._models)
 
     def load(self, architecture, fresh: keras.Model,
-             protocol: protocols.TrainingProtocol) -> keras.Model:
+             protocol: protocols.TrainingProtocol,
+             compile: Callable[[keras.Model], keras.Model] | None = None) -> keras.Model:
         """The compiled model of ``architecture``, holding ``fresh``'s weights.
 
         Args:
@@ -123,10 +124,12 @@ class ModelPool:
                 one name must have the same weights, in the same order.
             fresh: A newly built and initialized model of it.
             protocol: The training protocol (its epochs do not matter).
+            compile: Compiles a model of the architecture (in place) the
+                first time; default ``protocol.compile``.
         """
         key = (architecture, protocol.replace(epochs=1))
         if key not in self._models:
-            model = protocol.compile(fresh)
+            model = (compile or protocol.compile)(fresh)
             model.optimizer.build(model.trainable_variables)
             # Host copies: JAX donates the device buffers of the state it trains.
             self._models[key] = (model, [keras.ops.convert_to_numpy(variable.value)

@@ -77,6 +77,7 @@ from keras_detinit.initializers.matrix import MatrixInitializer
 from keras_detinit.initializers.seeding import SeededInitializer
 from keras_detinit.reporting import figures as figures_lib
 from keras_detinit.reporting import tables
+from keras_detinit.reporting import verdicts as verdicts_lib
 from keras_detinit.reporting.results import Results
 from keras_detinit.reporting.results import format_curve
 from keras_detinit.reporting.results import mean_and_spread
@@ -364,6 +365,9 @@ def seed_gains(results: Results, baseline: str, metric: str,
     return gains
 
 
+_GAIN_WORDS = {"held": "holds", "not held": "fails", "undecided": "undecided"}
+
+
 def verdict(mean: float, spread: float) -> str:
     """``holds`` / ``fails`` when the gain is outside its spread, else ``undecided``.
 
@@ -372,9 +376,7 @@ def verdict(mean: float, spread: float) -> str:
     >>> verdict(2.0, 0.5), verdict(-2.0, 0.5), verdict(0.3, 0.5), verdict(1.0, float("nan"))
     ('holds', 'fails', 'undecided', 'undecided')
     """
-    if math.isnan(mean) or math.isnan(spread) or abs(mean) <= spread:
-        return "undecided"
-    return "holds" if mean > 0 else "fails"
+    return _GAIN_WORDS[verdicts_lib.against((mean, spread), 0.0)]
 
 
 def _cells(settings, models=None) -> list[dict]:

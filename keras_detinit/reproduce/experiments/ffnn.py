@@ -17,7 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import abc
+import math
 from typing import Any
+from typing import Callable
 from typing import Mapping
 from typing import Sequence
 
@@ -30,7 +33,11 @@ from keras_detinit.datasets import locate
 from keras_detinit.initializers import OddSigmoid
 from keras_detinit.initializers.odd_sigmoid import BAND_FLOOR
 from keras_detinit.initializers.odd_sigmoid import BAND_WIDTH_MARGIN
+from keras_detinit.reproduce import stacking
 from keras_detinit.reproduce import training
+from keras_detinit.reproduce.experiment import Experiment
+from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
+from keras_detinit.reporting import verdicts
 from keras_detinit.reporting.results import Results
 from keras_detinit.reporting.results import format_curve
 from keras_detinit.reporting.results import mean_and_spread
@@ -51,6 +58,8 @@ LABELS = {
     "sinusoidal": "Sinusoidal",
     "odd_sigmoid": "OddSigmoid",
 }
+#: The paper's proposed initializer, whose lead its tables claim.
+PROPOSED = "epsilon_orthogonal"
 #: Dataset labels as the paper writes them.
 DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "FMNIST"}
 #: The measured columns of one training.
@@ -137,27 +146,46 @@ def odd_sigmoid_arguments(spec: str) -> dict | None:
         ValueError: For an ``odd_sigmoid:...`` spec that is neither a named
             setting nor ``key=number`` items of known keys.
     """
-    name, colon, arguments = str(spec).partition(":")
+    name, colon, text = str(spec).partition(":")
     if name != "odd_sigmoid":
         return None
     if not colon:
         return {}
-    if arguments in ODD_SIGMOID_SETTINGS:
-        return dict(ODD_SIGMOID_SETTINGS[arguments])
-    parsed = {}
-    for item in arguments.split(","):
-        key, _, value = (part.strip() for part in item.partition("="))
-        try:
-            if key not in ODD_SIGMOID_ARGUMENTS:
-                raise ValueError
-            parsed[key] = float(value)
-        except ValueError:
-            raise ValueError(
-                f"`initializers`: {spec!r} is not an OddSigmoid spec; use odd_sigmoid, "
-                f"odd_sigmoid:{'|'.join(ODD_SIGMOID_SETTINGS)} or odd_sigmoid:KEY=NUMBER,... "
-                f"with KEY in {list(ODD_SIGMOID_ARGUMENTS)}. Received item: {item!r}"
-            ) from None
-    return parsed
+    if text in ODD_SIGMOID_SETTINGS:
+        return dict(ODD_SIGMOID_SETTINGS[text])
+    hint = (f"use odd_sigmoid, odd_sigmoid:{'|'.join(ODD_SIGMOID_SETTINGS)} or "
+            f"odd_sigmoid:KEY=NUMBER,... with KEY in {list(ODD_SIGMOID_ARGUMENTS)}")
+    arguments = spec_arguments(spec, ODD_SIGMOID_ARGUMENTS, hint)
+    for key, value in arguments.items():
+        if not isinstance(value, float):
+            raise ValueError(f"`initializers`: {spec!r} is not an OddSigmoid spec; {hint}. "
+                             f"Received item: {key}={value}")
+    return arguments
+
+
+def spec_arguments(spec: str, accepted, hint: str) -> dict:
+    """The ``key=value`` items after the colon of ``spec``; numbers as floats.
+
+    The one parser of initializer specs (`make_initializer_of_spec`,
+    `odd_sigmoid_arguments`).
+
+    Example:
+
+    >>> spec_arguments("zero_hadamard:constant=paper", ["constant"], "")
+    {'constant': 'paper'}
+
+    Raises:
+        ValueError: For an item that is not ``KEY=VALUE`` with ``KEY`` in
+            ``accepted``; the message names the spec and the item, then ``hint``.
+    """
+    arguments = {}
+    for item in str(spec).partition(":")[2].split(","):
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or key not in accepted:
+            raise ValueError(f"`initializers`: {spec!r}: {item!r} is not KEY=VALUE with KEY "
+                             f"in {sorted(accepted)}; {hint}.")
+        arguments[key] = _number_or_text(value)
+    return arguments
 
 
 def make_initializer(name: str, activation, depth: int):
@@ -199,19 +227,11 @@ def make_initializer_of_spec(spec: str):
         ValueError: For an unknown name, or an argument the initializer
             does not take or accept.
     """
-    name, colon, text = str(spec).partition(":")
+    name, colon, _ = str(spec).partition(":")
+    base = keras.initializers.get(name)  # an unknown name fails here
     if not colon:
-        keras.initializers.get(name)  # an unknown name fails here
         return name
-    base = keras.initializers.get(name)
-    arguments = {}
-    for item in text.split(","):
-        key, equals, value = (part.strip() for part in item.partition("="))
-        if not equals or key not in base.get_config():
-            raise ValueError(
-                f"{spec!r}: {item!r} is not KEY=VALUE with KEY an argument of {name!r} "
-                f"({sorted(base.get_config())}).")
-        arguments[key] = _number_or_text(value)
+    arguments = spec_arguments(spec, base.get_config(), f"the arguments of {name!r}")
     return type(base).from_config({**base.get_config(), **arguments})
 
 
@@ -231,11 +251,8 @@ def protocol_notes(settings: Mapping[str, Any]) -> str:
     Protocol choices the paper leaves open, as run here:
     """
     pixels = settings.get("pixels", "unit")
-    zero = make_initializer_of_spec(_spec_of(settings, "zero_hadamard") or "zero_hadamard")
-    rai = make_initializer_of_spec(
-        _spec_of(settings, "randomized_asymmetric") or "randomized_asymmetric")
-    zero = keras.initializers.get(zero)
-    rai = keras.initializers.get(rai)
+    zero, rai = (keras.initializers.get(make_initializer_of_spec(_spec_of(settings, name)))
+                 for name in ("zero_hadamard", "randomized_asymmetric"))
     return "\n".join([
         "Protocol choices the paper leaves open, as run here:",
         "",
@@ -248,9 +265,10 @@ def protocol_notes(settings: Mapping[str, Any]) -> str:
     ])
 
 
-def _spec_of(settings: Mapping[str, Any], name: str) -> str | None:
+def _spec_of(settings: Mapping[str, Any], name: str) -> str:
+    """The spec of ``name`` among the settings' initializers, else ``name`` itself."""
     return next((spec for spec in settings.get("initializers", [])
-                 if str(spec).partition(":")[0] == name), None)
+                 if str(spec).partition(":")[0] == name), name)
 
 
 #: What each input scale means, and why (see docs/results/index.md).
@@ -289,10 +307,61 @@ def train_configuration(context, dataset: str, samples_per_class: int | str,
         make_initializer(initializer, activation, len(hidden_units)), epochs, seed,
         pool=getattr(context, "models", None),
     )
+    return _columns(history, checkpoints)
+
+
+def train_configurations(context, dataset: str, samples_per_class: int | str,
+                         hidden_units: Sequence[int], activation: str,
+                         initializers: Sequence[str], epochs: int, seed: int,
+                         checkpoints: Sequence[int] = (1, 10), pixels: str = "unit") -> list[dict]:
+    """`train_configuration` for several initializers at once, as one stacked program.
+
+    Returns:
+        One row of columns per initializer, in order
+        (`keras_detinit.reproduce.stacking.train_members`).
+    """
+    data = context.dataset(dataset, samples_per_class, seed, pixels=pixels)
+    histories = stacking.train_members(
+        data, hidden_units, activation,
+        [make_initializer(name, activation, len(hidden_units)) for name in initializers],
+        epochs, seed, pool=getattr(context, "models", None),
+    )
+    return [_columns(history, checkpoints) for history in histories]
+
+
+def _columns(history: Mapping[str, Sequence[float]], checkpoints: Sequence[int]) -> dict:
     measured = training.convergence_metrics(history["val_accuracy"], checkpoints)
     measured["final_loss"] = float(history["loss"][-1])
     measured["val_accuracy_curve"] = format_curve(history["val_accuracy"])
     return measured
+
+
+class FFNNExperiment(Experiment):
+    """An experiment of the deep-narrow paper: each run trains one FFNN.
+
+    Subclasses say how a configuration trains (`training_arguments`); the
+    runs of one seed that differ only in ``init`` may be trained as one
+    stacked program (``reproduce --stack``).
+    """
+
+    stack_over = "init"
+
+    @abc.abstractmethod
+    def training_arguments(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> dict:
+        """`train_configuration`'s arguments but the context, initializer and seed."""
+
+    def measure(self, config, seed, settings, context) -> dict:
+        return train_configuration(context, initializer=config["init"], seed=seed,
+                                   **self.training_arguments(config, settings))
+
+    def measure_stack(self, configs, seed, settings, context) -> list[dict]:
+        arguments = self.training_arguments(configs[0], settings)
+        for config in configs[1:]:
+            if self.training_arguments(config, settings) != arguments:
+                raise ValueError(f"Configurations {configs[0]} and {config} do not train "
+                                 "the same network: they cannot be stacked.")
+        return train_configurations(context, initializers=[config["init"] for config in configs],
+                                    seed=seed, **arguments)
 
 
 def final_accuracy(results: Results, **criteria) -> tuple[float, float]:
@@ -309,3 +378,73 @@ def convergence_table(results: Results, initializers: Sequence[str], **criteria)
     """
     return training.convergence_table(results, initializers, label=label, spread=False,
                                       **criteria)
+
+
+def leads(cells: Sequence[tuple[str, Mapping[str, Any]]], initializers: Sequence[str],
+          value: Callable[..., tuple[float, float]],
+          paper: Callable[..., float | None] | None = None) -> list[verdicts.Lead]:
+    """Per cell, the proposed initializer against the best of the paper's others.
+
+    Args:
+        cells: ``(label, criteria)`` pairs, one per cell.
+        initializers: The experiment's initializers; the rivals are those of
+            the paper (`PAPER_INITIALIZERS`) other than `PROPOSED`, so extra
+            columns (Sinusoidal, OddSigmoid) do not enter the paper's claim.
+        value: ``value(init=..., **criteria)`` -> mean and std in [0, 1].
+        paper: ``paper(init=..., **criteria)`` -> the paper's % or None.
+            Without it (or a number for every initializer), the claim is
+            the paper's text: the proposed one leads.
+
+    Returns:
+        One `keras_detinit.reporting.verdicts.Lead` per cell; none when
+        `PROPOSED` or every rival is missing.
+
+    Example:
+
+    >>> from keras_detinit.reporting.results import Results
+    >>> rows = Results([{"init": "epsilon_orthogonal", "seed": s, "acc": a}
+    ...                 for s, a in enumerate([0.90, 0.92])]
+    ...                + [{"init": "he_normal", "seed": s, "acc": a}
+    ...                   for s, a in enumerate([0.50, 0.60])])
+    >>> [lead] = leads([("all", {})], ["epsilon_orthogonal", "he_normal"],
+    ...                lambda **c: rows.mean_std("acc", **c))
+    >>> lead.rival, lead.verdict
+    ('He', 'held')
+    """
+    rivals = [init for init in initializers if init in PAPER_INITIALIZERS and init != PROPOSED]
+    if PROPOSED not in initializers or not rivals:
+        return []
+    found = []
+    for cell, criteria in cells:
+        values = {init: value(init=init, **criteria) for init in rivals}
+        rival = max(rivals, key=lambda init: -math.inf if math.isnan(values[init][0])
+                    else values[init][0])
+        found.append(verdicts.Lead(cell, value(init=PROPOSED, **criteria), label(rival),
+                                   values[rival], _paper_margin(rivals, criteria, paper)))
+    return found
+
+
+def _paper_margin(rivals, criteria, paper) -> float | None:
+    if paper is None:
+        return None
+    proposed = paper(init=PROPOSED, **criteria)
+    others = [paper(init=init, **criteria) for init in rivals]
+    if proposed is None or any(other is None for other in others):
+        return None
+    return float(proposed - max(others))
+
+
+def leads_section(leads_found: Sequence[verdicts.Lead], what: str) -> str:
+    """The report section of `leads`: how the verdicts are made, the tally, the table."""
+    if not leads_found:
+        return "The proposed initializer or every rival was not measured."
+    return "\n\n".join([
+        f"Per cell, {label(PROPOSED)} against the best of the paper's other initializers "
+        f"({what}). The paper's margin is its proposed value minus its best other; "
+        f"within ±{verdicts.EVEN_MARGIN:g} point the paper calls the cell even. Ours: "
+        "ahead or behind where the two mean ± std intervals do not overlap, else "
+        "undecided. Verdict: whether our seeds show the paper's sign (an even cell holds "
+        "when ours cannot separate the two).",
+        f"The paper's sign {verdicts.tally([lead.verdict for lead in leads_found])}.",
+        verdicts.lead_table(leads_found, label(PROPOSED)),
+    ])

@@ -12,7 +12,8 @@ gets ``gain=1.0`` there (`keras_detinit.models.output_initializer`).
 
 A claim measured over seeds gets a verdict only when the spread allows:
 `verdict` calls a threshold inside ``mean ± std`` "undecided", and
-`compare` does the same for two cells whose ``mean ± std`` overlap.
+`compare` does the same for two cells whose ``mean ± std`` overlap (both
+from `keras_detinit.reporting.verdicts`).
 
 Example:
 
@@ -38,6 +39,7 @@ from keras_detinit import protocol
 from keras_detinit import validation
 from keras_detinit.activations import OddSigmoidActivation
 from keras_detinit.reproduce.experiments import ffnn
+from keras_detinit.reporting import verdicts
 
 #: The paper whose claims these experiments test.
 PAPER = ('Lee, Choi, Kim, "Signal Preserving Weight Initialization for Odd-Sigmoid '
@@ -127,25 +129,9 @@ def training_protocol(settings: Mapping[str, Any]) -> protocol.TrainingProtocol:
         batch_size=settings.get("batch_size", protocol.PAPER_PROTOCOL.batch_size))
 
 
-def verdict(mean_std: tuple[float, float], threshold: float) -> str:
-    """``"held"`` (above), ``"not held"`` (below) or ``"undecided"``.
-
-    Undecided when ``threshold`` lies within ``mean ± std``, or with a
-    single seed (no spread) or no runs at all.
-    """
-    mean, std = mean_std
-    if math.isnan(mean) or math.isnan(std) or abs(mean - threshold) <= std:
-        return "undecided"
-    return "held" if mean > threshold else "not held"
-
-
-def compare(ours: tuple[float, float], other: tuple[float, float]) -> str:
-    """``"ahead"``, ``"behind"`` or ``"undecided"`` (``mean ± std`` overlap)."""
-    if any(math.isnan(value) for value in (*ours, *other)):
-        return "undecided"
-    if abs(ours[0] - other[0]) <= ours[1] + other[1]:
-        return "undecided"
-    return "ahead" if ours[0] > other[0] else "behind"
+#: The spread-aware verdicts, in their one home (`keras_detinit.reporting.verdicts`).
+verdict = verdicts.against
+compare = verdicts.compare
 
 
 def seeds_note(results) -> str:

@@ -24,12 +24,10 @@ import pathlib
 from typing import Any
 from typing import Mapping
 
-import numpy as np
 
 from keras_detinit.reporting import figures as figures_lib
 from keras_detinit import protocol
 from keras_detinit.reporting import tables
-from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
 from keras_detinit.reproduce.experiments import ffnn
@@ -51,7 +49,7 @@ _COMMON = {
 _ENTIRE_EPOCH_COST = 10.0
 
 
-class Table1(Experiment):
+class Table1(ffnn.FFNNExperiment):
     """Validation accuracy by dataset size and width (Lee et al., Table 1)."""
 
     name = "table1"
@@ -83,15 +81,13 @@ class Table1(Experiment):
             return settings["epochs_few_shot"]
         return settings["epochs_entire"] * _ENTIRE_EPOCH_COST * (2 if config["hidden"] > 64 else 1)
 
-    def measure(self, config, seed, settings, context) -> dict:
-        epochs = (settings["epochs_few_shot"] if _few_shot(config["samples_per_class"])
-                  else settings["epochs_entire"])
-        hidden = [config["hidden"]] if config["hidden"] else []
-        return ffnn.train_configuration(
-            context, config["dataset"], config["samples_per_class"], hidden, "relu",
-            config["init"], epochs, seed, checkpoints=(1, *TABLE1_EPOCHS),
-            pixels=settings["pixels"],
-        )
+    def training_arguments(self, config, settings) -> dict:
+        few_shot = _few_shot(config["samples_per_class"])
+        return dict(dataset=config["dataset"], samples_per_class=config["samples_per_class"],
+                    hidden_units=[config["hidden"]] if config["hidden"] else [],
+                    activation="relu",
+                    epochs=settings["epochs_few_shot" if few_shot else "epochs_entire"],
+                    checkpoints=(1, *TABLE1_EPOCHS), pixels=settings["pixels"])
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
         inits = settings["initializers"]
@@ -108,6 +104,9 @@ class Table1(Experiment):
                 parts.append(_table(results, settings, inits, k, epochs))
         parts.append("## Where the proposed initializer ranks")
         parts.append(_ranks(results, settings, inits))
+        parts.append("## The paper's claim, cell by cell")
+        parts.append(ffnn.leads_section(_leads(results, settings, inits),
+                                        "accuracy after the column's epochs"))
         parts.append("## Convergence (entire dataset)")
         parts.append(ffnn.convergence_table(results, inits,
                                              samples_per_class=protocol.WHOLE_TRAINING_SET))
@@ -174,6 +173,24 @@ def _ranks(results: Results, settings, inits) -> str:
         "of the same cells in the paper.",
         tables.markdown_table(header, rows),
     ])
+
+
+def _leads(results: Results, settings, inits) -> list:
+    cells = [(f"{f'k={k}' if _few_shot(k) else 'entire'}, {epochs} ep., "
+              f"{_row_label(dataset, hidden)}",
+              {"samples_per_class": k, "dataset": dataset, "hidden": hidden, "epochs": epochs})
+             for k in settings["samples_per_class"] for epochs in TABLE1_EPOCHS
+             for dataset, hidden in _rows(settings)]
+    measured = [(label, criteria) for label, criteria in cells
+                if results.where(samples_per_class=criteria["samples_per_class"])
+                and not math.isnan(_accuracy(results, init=inits[0], **criteria)[0])]
+    return ffnn.leads(measured, inits, functools.partial(_accuracy, results),
+                      lambda init, samples_per_class, dataset, hidden, epochs: table1_value(
+                          samples_per_class, dataset, hidden, init, epochs))
+
+
+def _accuracy(results: Results, epochs: int, **criteria) -> tuple[float, float]:
+    return results.mean_std(f"acc_epoch{epochs}", **criteria)
 
 
 def _rank(values: dict) -> int:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import pathlib
@@ -27,13 +28,13 @@ import numpy as np
 
 from keras_detinit.reporting import figures as figures_lib
 from keras_detinit.reporting import tables
-from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
 from keras_detinit.protocol import WHOLE_TRAINING_SET
 from keras_detinit.reproduce.experiments import ffnn
 from keras_detinit.reproduce.paper_values import PAPER_INITIALIZERS
 from keras_detinit.reporting.results import Results
+from keras_detinit.reporting.results import mean_and_spread
 
 #: The figure of each dataset.
 FIGURES = {"mnist": "Fig. 4", "fashion_mnist": "Fig. 5"}
@@ -46,7 +47,7 @@ _COMMON = {"datasets": ["mnist", "fashion_mnist"], "initializers": list(PAPER_IN
            "pixels": "raw"}
 
 
-class WidthHeatmaps(Experiment):
+class WidthHeatmaps(ffnn.FFNNExperiment):
     """Accuracy over (first, second) hidden widths (Fig. 4 and 5)."""
 
     name = "width"
@@ -77,12 +78,10 @@ class WidthHeatmaps(Experiment):
     def cost(self, config, settings) -> float:
         return 1.0 + settings["epochs"][config["dataset"]]
 
-    def measure(self, config, seed, settings, context) -> dict:
-        return ffnn.train_configuration(
-            context, config["dataset"], WHOLE_TRAINING_SET, [config["first"], config["second"]],
-            "relu", config["init"], settings["epochs"][config["dataset"]], seed,
-            pixels=settings["pixels"],
-        )
+    def training_arguments(self, config, settings) -> dict:
+        return dict(dataset=config["dataset"], samples_per_class=WHOLE_TRAINING_SET,
+                    hidden_units=[config["first"], config["second"]], activation="relu",
+                    epochs=settings["epochs"][config["dataset"]], pixels=settings["pixels"])
 
     def report(self, results: Results, settings, figures: pathlib.Path) -> str:
         parts = [
@@ -101,6 +100,9 @@ class WidthHeatmaps(Experiment):
                 _extremes(results, settings, dataset),
             ]
         parts += ["## The paper's numbers and ours", _statements(results, settings),
+                  "## The paper's claims, with the spread over seeds",
+                  ffnn.leads_section(_leads(results, settings),
+                                     "final accuracy; a grid's worst cell is taken per seed"),
                   "## Convergence", ffnn.convergence_table(results, settings["initializers"])]
         parts.append(ffnn.protocol_notes(settings))
         return "\n\n".join(parts)
@@ -142,6 +144,48 @@ def _extremes(results: Results, settings, dataset: str) -> str:
                      tables.percent(np.nanmean(grid)), tables.percent(np.nanmax(grid))])
     return tables.markdown_table(
         ["Initializer", "lowest %", "at (1st, 2nd)", "mean %", "highest %"], rows)
+
+
+def _worst_cell(results: Results, settings, dataset: str, init: str) -> tuple[float, float]:
+    """Mean and std over seeds of the grid's lowest final accuracy (one per seed).
+
+    A seed missing any cell of the grid is left out.
+    """
+    worst = []
+    for seed in results.distinct("seed"):
+        cells = [ffnn.final_accuracy(results, dataset=dataset, init=init, seed=seed,
+                                     first=first, second=second)[0]
+                 for first in settings["widths"] for second in settings["widths"]]
+        if not any(np.isnan(cells)):
+            worst.append(min(cells))
+    return mean_and_spread(worst)
+
+
+def _leads(results: Results, settings) -> list:
+    """The paper's two numbers as claims: the narrowest cell, and each grid's worst cell."""
+    cells = []
+    for (dataset, first, second), paper in PAPER_POINTS.items():
+        if dataset not in settings["datasets"]:
+            continue
+        name = f"{FIGURES[dataset]} ({ffnn.DATASET_LABELS[dataset]})"
+        margin = paper - PAPER_OTHERS_LOWEST
+        if first in settings["widths"] and second in settings["widths"] and (first, second) == (
+                min(settings["widths"]), min(settings["widths"])):
+            cells.append((f"{name}, widths ({first}, {second})",
+                          {"dataset": dataset, "first": first, "second": second}, margin))
+        cells.append((f"{name}, worst cell of the grid", {"dataset": dataset, "worst": True},
+                      margin))
+    found = []
+    for cell, criteria, margin in cells:
+        value = (functools.partial(_worst_value, results, settings) if criteria.pop("worst", False)
+                 else functools.partial(ffnn.final_accuracy, results))
+        found += [dataclasses.replace(lead, paper_margin=margin)
+                  for lead in ffnn.leads([(cell, criteria)], settings["initializers"], value)]
+    return found
+
+
+def _worst_value(results: Results, settings, init: str, dataset: str) -> tuple[float, float]:
+    return _worst_cell(results, settings, dataset, init)
 
 
 def _statements(results: Results, settings) -> str:
