@@ -231,6 +231,9 @@ def main() -> None:
                   f"{speedup['best']}x (best). No warm-up: each command starts its "
                   "own processes, as a user's does.",
                   timing_note(record["workers"]["timing"], "command")]
+    record["command"] = (f"KERAS_BACKEND={keras.backend.backend()} python "
+                         f"benchmarks/bench_reproduce.py {' '.join(sys.argv[1:])}")
+    lines += ["", f"Command: `{record['command']}` (from the repository root)."]
     report.publish(args.out, "reproduce", record, "\n".join(lines))
 
 

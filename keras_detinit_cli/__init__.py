@@ -187,7 +187,8 @@ def _add_reproduce_parser(commands) -> None:
         description="Run one of the papers' experiments: every configuration "
         "once per seed, one CSV row each as it finishes (resumable), then "
         "report.md with mean +- std beside the paper's values, figures/*.png "
-        "and command.txt in --out. Experiments: " + listing + ".",
+        "and command.txt in --out. Before the first run it prints an estimate of "
+        "the run time, from a rate measured on a 2-core CPU. Experiments: " + listing + ".",
     )
     reproduce.add_argument("experiment", choices=sorted(experiments))
     reproduce.add_argument(
@@ -222,7 +223,8 @@ def _add_reproduce_parser(commands) -> None:
         "--set datasets='[\"mnist\"]' (report.md lists the settings)",
     )
     reproduce.add_argument("--no-download", dest="download", action="store_false",
-                           help="never download a dataset")
+                           help="never download a dataset (default: Keras downloads one "
+                           "found nowhere else)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress lines")
     reproduce.add_argument("--stack", action="store_true",
                            help="train the runs that differ only in their initializer "

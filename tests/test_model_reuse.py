@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from keras_detinit import datasets
+from keras_detinit import models
 from keras_detinit import protocol
 from keras_detinit.reproduce import runner
 from keras_detinit.reproduce import training
@@ -81,6 +82,21 @@ def test_architectures_get_their_own_models_and_the_oldest_is_dropped():
     run(data, "he_normal", 0, pool, activation="tanh")
     assert len(pool) == 1
     assert next(iter(pool._models.values()))[0] is not relu_model
+
+
+def test_the_pool_builds_an_architecture_once():
+    pool = training.ModelPool()
+    built = []
+
+    def build():
+        built.append(models.build_ffnn((4,), [3], 2))
+        return built[-1]
+
+    first = pool.compiled("tiny", build, protocol.PAPER_PROTOCOL)
+    assert pool.compiled("tiny", build, protocol.PAPER_PROTOCOL) is first
+    assert built == [first]  # the second call did not build a model
+    pool.compiled("other", build, protocol.PAPER_PROTOCOL)
+    assert len(built) == 2
 
 
 def test_pool_capacity_is_checked():

@@ -52,12 +52,16 @@ def test_stacked_members_train_as_their_single_runs(activation):
     assert len(pool) == 1
 
 
-def test_members_start_from_their_single_runs_weights():
-    stacked = stacking.build_stacked_ffnn((12,), [5], 4, "relu", members=2)
+@pytest.mark.parametrize("group_by_shape", [True, False])
+@pytest.mark.parametrize("hidden", [[5], [5, 3, 5, 3, 5]])
+def test_members_start_from_their_single_runs_weights(hidden, group_by_shape):
+    inputs = keras.Input((12,))
+    network = stacking.StackedFFNN(2, hidden, 4, "relu", group_by_shape=group_by_shape)
+    stacked = keras.Model(inputs, network(inputs))
     fresh = []
     for name in ("epsilon_orthogonal", "he_normal"):
         keras.utils.set_random_seed(7)
-        fresh.append(models.build_ffnn((12,), [5], 4, "relu", name))
+        fresh.append(models.build_ffnn((12,), hidden, 4, "relu", name))
     stacking.load_members(stacked, fresh)
     x = np.random.default_rng(0).normal(size=(3, 12)).astype("float32")
     logits = keras.ops.convert_to_numpy(stacked(x))
@@ -66,21 +70,72 @@ def test_members_start_from_their_single_runs_weights():
                                    rtol=1e-5, atol=1e-6)
 
 
+def test_layers_of_one_shape_share_one_variable():
+    network = stacking.StackedFFNN(members=3, hidden_units=[10, 6] * 60, num_classes=10,
+                                   activation="relu", group_by_shape=True)
+    network.build((None, 784))
+    shapes = [tuple(group.shape) for group in network.kernel_groups]
+    assert shapes == [(1, 3, 784, 10), (60, 3, 10, 6), (60, 3, 6, 10)]  # the output is 6 -> 10
+    assert len(network.trainable_weights) == 6
+    assert network.slots[:3] == [(0, 0), (1, 0), (2, 0)] and network.slots[-1] == (2, 59)
+
+
+def test_ungrouped_layers_have_a_variable_each():
+    network = stacking.StackedFFNN(members=3, hidden_units=[10, 6, 10], num_classes=10,
+                                   activation="relu", group_by_shape=False)
+    network.build((None, 784))
+    assert [tuple(group.shape) for group in network.kernel_groups] == [
+        (1, 3, 784, 10), (1, 3, 10, 6), (1, 3, 6, 10), (1, 3, 10, 10)]
+    assert network.slots == [(0, 0), (1, 0), (2, 0), (3, 0)]
+
+
+def test_only_jax_keeps_a_variable_per_layer_by_default():
+    network = stacking.StackedFFNN(members=2, hidden_units=[4, 4, 4], num_classes=4)
+    network.build((None, 4))
+    assert len(network.kernel_groups) == (4 if keras.backend.backend() == "jax" else 1)
+
+
 def test_load_members_rejects_a_wrong_count_or_shape():
     stacked = stacking.build_stacked_ffnn((12,), [5], 4, "relu", members=2)
     with pytest.raises(ValueError, match="must hold 2 models"):
         stacking.load_members(stacked, [models.build_ffnn((12,), [5], 4)])
     with pytest.raises(ValueError, match="stack to"):
         stacking.load_members(stacked, [models.build_ffnn((12,), [6], 4)] * 2)
+    with pytest.raises(ValueError, match="2 Dense layers"):
+        stacking.load_members(stacked, [models.build_ffnn((12,), [5, 5], 4)] * 2)
 
 
-def test_stacked_dense_config_round_trips():
-    layer = stacking.StackedDense(3, 7, "tanh", name="stacked")
-    clone = stacking.StackedDense.from_config(layer.get_config())
-    assert (clone.members, clone.units, clone.name) == (3, 7, "stacked")
+def test_stacked_ffnn_config_round_trips():
+    layer = stacking.StackedFFNN(3, [7, 5], 4, "tanh", group_by_shape=False, name="stacked")
+    clone = stacking.StackedFFNN.from_config(layer.get_config())
+    assert (clone.members, clone.hidden_units, clone.num_classes, clone.group_by_shape,
+            clone.name) == (3, [7, 5], 4, False, "stacked")
     assert clone.activation is keras.activations.tanh
     with pytest.raises(ValueError, match="members"):
-        stacking.StackedDense(0, 7)
+        stacking.StackedFFNN(0, [7], 4)
+    with pytest.raises(ValueError, match="hidden_units"):
+        stacking.StackedFFNN(2, [7, 0], 4)
+    with pytest.raises(ValueError, match="group_by_shape"):
+        stacking.StackedFFNN(2, [7], 4, group_by_shape="yes")
+
+
+def test_member_metrics_are_each_members_loss_and_accuracy():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 3, 4)).astype("float32")
+    labels = rng.integers(0, 4, size=50)
+    metric = stacking.MemberMetrics(3)
+    metric.update_state(labels[:20], logits[:20])  # two batches, as Keras accumulates
+    metric.update_state(labels[20:], logits[20:])
+    result = {key: float(value) for key, value in metric.result().items()}
+    for member in range(3):
+        loss = keras.losses.sparse_categorical_crossentropy(labels, logits[:, member],
+                                                            from_logits=True)
+        accuracy = np.mean(np.argmax(logits[:, member], axis=-1) == labels)
+        assert result[f"member{member}_loss"] == pytest.approx(
+            float(np.mean(keras.ops.convert_to_numpy(loss))), rel=1e-5)
+        assert result[f"member{member}_accuracy"] == pytest.approx(accuracy)
+    with pytest.raises(ValueError, match="sample_weight"):
+        metric.update_state(labels, logits, sample_weight=np.ones(50))
 
 
 def test_stacking_needs_the_logits_cross_entropy():

@@ -120,14 +120,6 @@ class Finished:
         return self.measured is None
 
 
-def failure(config: Mapping[str, Any], seed: int, error: BaseException,
-            seconds: float = 0.0) -> Finished:
-    """The `Finished` of a run that raised ``error``."""
-    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return Finished(config, seed, None, seconds, keras.backend.backend(),
-                    type(error).__name__, str(error), details)
-
-
 def stack_of(configs) -> tuple:
     """A run's configurations: one configuration, or a stack of them.
 
@@ -140,9 +132,14 @@ def stack_of(configs) -> tuple:
 
 
 def failures(configs, seed: int, error: BaseException, seconds: float = 0.0) -> list[Finished]:
-    """`failure` of every configuration of a run (one, or a stack)."""
+    """The `Finished` of every configuration of a run (one, or a stack) that raised ``error``.
+
+    The run's ``seconds`` are shared equally among its configurations.
+    """
     stack = stack_of(configs)
-    return [failure(config, seed, error, seconds / len(stack)) for config in stack]
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return [Finished(config, seed, None, seconds / len(stack), keras.backend.backend(),
+                     type(error).__name__, str(error), details) for config in stack]
 
 
 class Worker:

@@ -69,6 +69,17 @@ def grid(**axes) -> list[dict]:
     return [dict(zip(names, values)) for values in itertools.product(*axes.values())]
 
 
+def config_columns(configurations: list[Mapping[str, Any]]) -> list[str]:
+    """The CSV columns naming a configuration: every key, in order of appearance.
+
+    Example:
+
+    >>> config_columns([{"dataset": "mnist"}, {"dataset": "mnist", "width": 2}])
+    ['dataset', 'width']
+    """
+    return list(dict.fromkeys(key for config in configurations for key in config))
+
+
 class Experiment(abc.ABC):
     """One table or figure of a paper, as configurations to measure.
 
@@ -134,6 +145,12 @@ class Experiment(abc.ABC):
         """
         raise NotImplementedError(f"Experiment {self.name!r} does not stack its runs.")
 
+    def check_stackable(self) -> None:
+        """Raise a ValueError, naming ``stack``, if the experiment has no `stack_over`."""
+        if self.stack_over is None:
+            raise ValueError(f"`stack`: experiment {self.name!r} cannot stack its runs; "
+                             "run it without --stack.")
+
     def stacks(self, runs: list[tuple[dict, int]]) -> list[tuple[tuple[dict, ...], int]]:
         """``runs`` grouped into stacks: same seed, configurations equal but for `stack_over`.
 
@@ -142,9 +159,7 @@ class Experiment(abc.ABC):
         Raises:
             ValueError: If the experiment does not stack.
         """
-        if self.stack_over is None:
-            raise ValueError(f"`stack`: experiment {self.name!r} cannot stack its runs; "
-                             "run it without --stack.")
+        self.check_stackable()
         groups: dict = {}
         for config, seed in runs:
             rest = tuple(sorted((key, repr(value)) for key, value in config.items()

@@ -46,10 +46,12 @@ from keras_detinit import protocol
 from keras_detinit import validation
 from keras_detinit.devices import describe_device
 from keras_detinit.reporting import tables
+from keras_detinit.reproduce import estimates
 from keras_detinit.reproduce import executors as executors_lib
 from keras_detinit.reproduce import progress as progress_lib
 from keras_detinit.reproduce import training
 from keras_detinit.reproduce.experiment import Experiment
+from keras_detinit.reproduce.experiment import config_columns
 from keras_detinit.reporting.results import Results
 from keras_detinit.reporting.machine import describe_machine
 from keras_detinit.reporting.rows import ResultStore
@@ -220,7 +222,7 @@ def reproduce(
     # Bad settings fail here, before the folder is touched.
     configurations = experiment.configurations(settings)
     if stack:
-        experiment.stacks([])  # an experiment that cannot stack fails now
+        experiment.check_stackable()
     record = {"experiment": experiment.name, "profile": profile, "settings": settings,
               "backend": keras.backend.backend()}
     _prepare_folder(out, record, resume or report_only, overwrite)
@@ -230,7 +232,7 @@ def reproduce(
         command = (out / COMMAND_FILE).read_text().strip()  # the measuring command
     (out / COMMAND_FILE).write_text(command + "\n")
 
-    store = ResultStore(out / RESULTS_FILE, _config_columns(configurations),
+    store = ResultStore(out / RESULTS_FILE, config_columns(configurations),
                         experiment.columns)
     store.repair()
     # Earlier failures are pending again: this call's failures replace them.
@@ -250,7 +252,7 @@ def reproduce(
     how = run_executor.describe() + (f", runs stacked over `{experiment.stack_over}`"
                                      if stack else "")
     _announce(experiment, profile, settings, range(first_seed, first_seed + seeds),
-              len(pending), len(done), out, show_progress, how)
+              pending, len(done), out, show_progress, how, stack)
     bar = progress_lib.ProgressBar(
         sum(experiment.cost(config, settings) for config, _ in pending), len(pending),
         stream=sys.stderr if show_progress else None,
@@ -366,10 +368,6 @@ def default_command(name: str, profile: str, out, data_dir, seeds: int, override
     return command_line(arguments)
 
 
-def _config_columns(configurations: list[dict]) -> list[str]:
-    return list(dict.fromkeys(key for config in configurations for key in config))
-
-
 def _prepare_folder(out: pathlib.Path, record: dict, resume: bool, overwrite: bool) -> None:
     settings_path = out / SETTINGS_FILE
     results_path = out / RESULTS_FILE
@@ -420,7 +418,24 @@ def changed_settings(experiment: Experiment, profile: str, settings: Mapping[str
 
 
 def _announce(experiment, profile, settings, seeds, pending, done, out, show,
-              executor: str) -> None:
+              executor: str, stack: bool = False) -> None:
+    """Print what the call will do, and how long it should take, before any run starts.
+
+    ``pending`` are the ``(configuration, seed)`` pairs still to measure.
+
+    Example:
+
+    >>> from keras_detinit.reproduce import registry
+    >>> table2 = registry.get_experiment("table2")
+    >>> settings = table2.settings("paper")
+    >>> pending = [(config, 0) for config in table2.configurations(settings)]
+    >>> _announce(table2, "paper", settings, range(1), pending, 0, pathlib.Path("out"), True,
+    ...           "serial, in this process")  # doctest: +ELLIPSIS
+    table2: Deep-narrow paper, Table 2: activations in a 120-layer 10/6 FFNN
+    profile paper (the paper's protocol)
+    82 runs to do, 0 already in out/results.csv; seeds 0..0; ...; serial, in this process
+    estimated: about ... for 82 runs in one process (from the rate measured in ...); --workers N and a GPU shorten it
+    """
     if not show:
         return
     reductions = experiment.profiles[profile].reductions
@@ -430,9 +445,11 @@ def _announce(experiment, profile, settings, seeds, pending, done, out, show,
     changed = changed_settings(experiment, profile, settings)
     if changed:
         print(f"changed from the profile: {changed}", flush=True)
-    print(f"{pending} runs to do, {done} already in {out / RESULTS_FILE}; "
+    print(f"{len(pending)} runs to do, {done} already in {out / RESULTS_FILE}; "
           f"seeds {seeds.start}..{seeds.stop - 1}; "
           f"{describe_device()}; {executor}", flush=True)
+    print(estimates.describe_estimate(experiment, settings, pending,
+                                      backend=keras.backend.backend(), stack=stack), flush=True)
 
 
 def write_report(experiment: Experiment, profile: str, settings: Mapping[str, Any],

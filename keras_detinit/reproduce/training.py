@@ -36,6 +36,19 @@ from keras_detinit.reporting.results import Results
 
 #: The convergence columns of every training, in report order.
 CONVERGENCE_COLUMNS = ("acc_epoch1", "acc_epoch10", "acc_max", "auc")
+#: Images in MNIST's and Fashion-MNIST's training sets, and their classes.
+TRAINING_SET_IMAGES = 60_000
+CLASSES = 10
+#: The validation part the papers hold out of the training set (15%).
+VALIDATION_IMAGES = round(protocols.PAPER_PROTOCOL.validation_fraction * TRAINING_SET_IMAGES)
+#: Cost of a validation image against a training image: a forward pass
+#: against a forward and a backward one.
+VALIDATION_IMAGE_COST = 1 / 3
+#: Fixed cost of an epoch (Keras' epoch loop, the validation call, the
+#: callbacks) in training images. Fitted on the committed ``sigma0`` runs:
+#: 1000 epochs of 500 images took 3.8 times as long as 10 epochs of 51,000,
+#: the same number of SGD steps.
+EPOCH_COST_IMAGES = 1500
 
 
 def train_classifier(
@@ -114,22 +127,26 @@ class ModelPool:
     def __len__(self) -> int:
         return len(self._models)
 
-    def load(self, architecture, fresh: keras.Model,
-             protocol: protocols.TrainingProtocol,
-             compile: Callable[[keras.Model], keras.Model] | None = None) -> keras.Model:
-        """The compiled model of ``architecture``, holding ``fresh``'s weights.
+    def compiled(self, architecture, build: Callable[[], keras.Model],
+                 protocol: protocols.TrainingProtocol,
+                 compile: Callable[[keras.Model], keras.Model] | None = None) -> keras.Model:
+        """The compiled model of ``architecture``, its optimizer as before any training.
+
+        Its weights are those the previous run left: load the run's own
+        before training (`load` does, from a fresh model).
 
         Args:
             architecture: A hashable name of the architecture; models under
                 one name must have the same weights, in the same order.
-            fresh: A newly built and initialized model of it.
+            build: Builds a model of the architecture; called only the first
+                time the architecture is asked for.
             protocol: The training protocol (its epochs do not matter).
             compile: Compiles a model of the architecture (in place) the
                 first time; default ``protocol.compile``.
         """
         key = (architecture, protocol.replace(epochs=1))
         if key not in self._models:
-            model = (compile or protocol.compile)(fresh)
+            model = (compile or protocol.compile)(build())
             model.optimizer.build(model.trainable_variables)
             # Host copies: JAX donates the device buffers of the state it trains.
             self._models[key] = (model, [keras.ops.convert_to_numpy(variable.value)
@@ -139,10 +156,75 @@ class ModelPool:
             return model
         self._models.move_to_end(key)
         model, optimizer_state = self._models[key]
-        model.set_weights(fresh.get_weights())
         for variable, value in zip(model.optimizer.variables, optimizer_state):
             variable.assign(value)
         return model
+
+    def load(self, architecture, fresh: keras.Model,
+             protocol: protocols.TrainingProtocol,
+             compile: Callable[[keras.Model], keras.Model] | None = None) -> keras.Model:
+        """The compiled model of ``architecture`` (`compiled`), holding ``fresh``'s weights.
+
+        The first time, ``fresh`` itself is compiled and kept.
+        """
+        model = self.compiled(architecture, lambda: fresh, protocol, compile)
+        if model is not fresh:
+            model.set_weights(fresh.get_weights())
+        return model
+
+
+def split_images(samples_per_class: int | str | None = protocols.WHOLE_TRAINING_SET) -> int:
+    """Training images of a split of MNIST or Fashion-MNIST (`CLASSES` classes).
+
+    Args:
+        samples_per_class: Images per class, or ``"all"``
+            (`keras_detinit.protocol.WHOLE_TRAINING_SET`): the training set
+            less the `VALIDATION_IMAGES` held out.
+
+    Example:
+
+    >>> split_images("all"), split_images(4)
+    (51000, 40)
+    """
+    count = protocols.samples_per_class(samples_per_class)
+    return TRAINING_SET_IMAGES - VALIDATION_IMAGES if count is None else CLASSES * count
+
+
+def training_cost(epochs: int, training_images: int, validation_images: int = 0,
+                  evaluated_images: int = 0) -> float:
+    """Relative run time of a training, in training images (for `Experiment.cost`).
+
+    ``epochs x (training + VALIDATION_IMAGE_COST x validation +
+    EPOCH_COST_IMAGES)``, plus ``VALIDATION_IMAGE_COST x evaluated_images``
+    for a test set evaluated once at the end. It grows with the epochs and
+    the data as the run time does, so that a rate measured on one profile
+    carries over to another (`keras_detinit.reproduce.estimates`); the
+    network's size is left to the caller, a factor common to its runs.
+
+    Args:
+        epochs: Epochs, >= 1.
+        training_images: Training images per epoch, >= 0.
+        validation_images: Images validated after every epoch, >= 0.
+        evaluated_images: Images evaluated once after the training, >= 0.
+
+    Raises:
+        ValueError: For a bad count, naming it.
+
+    Example:
+
+    >>> ten = training_cost(10, split_images("all"), VALIDATION_IMAGES)
+    >>> training_cost(100, split_images("all"), VALIDATION_IMAGES) / ten
+    10.0
+    >>> training_cost(10, split_images(50)) < training_cost(10, split_images(500))
+    True
+    """
+    validation.check_int("epochs", epochs, low=1)
+    for name, count in (("training_images", training_images),
+                        ("validation_images", validation_images),
+                        ("evaluated_images", evaluated_images)):
+        validation.check_int(name, count, low=0)
+    per_epoch = training_images + VALIDATION_IMAGE_COST * validation_images + EPOCH_COST_IMAGES
+    return epochs * per_epoch + VALIDATION_IMAGE_COST * evaluated_images
 
 
 def convergence_metrics(curve: Sequence[float], checkpoints: Sequence[int] = (1, 10)) -> dict:

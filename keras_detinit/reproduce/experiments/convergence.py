@@ -166,6 +166,12 @@ class Convergence(Experiment):
                 for c in grid(dataset=settings["datasets"], model=settings["models"],
                               init=settings["initializers"])]
 
+    def cost(self, config, settings) -> float:
+        # Every run validates on the whole held-out part after each epoch.
+        return training.training_cost(settings["epochs"],
+                                      training.split_images(settings["samples_per_class"]),
+                                      training.VALIDATION_IMAGES)
+
     def measure(self, config, seed, settings, context) -> dict:
         data = context.dataset(config["dataset"], settings["samples_per_class"], seed)
         run_protocol = training_protocol(settings)

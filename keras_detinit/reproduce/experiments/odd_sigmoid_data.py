@@ -25,6 +25,7 @@ from typing import Mapping
 from keras_detinit import protocol
 from keras_detinit.reporting import figures as figures_lib
 from keras_detinit.reporting import tables
+from keras_detinit.reproduce import training
 from keras_detinit.reproduce.experiment import Experiment
 from keras_detinit.reproduce.experiment import Profile
 from keras_detinit.reproduce.experiment import grid
@@ -32,6 +33,8 @@ from keras_detinit.reproduce.experiments import ffnn
 from keras_detinit.reproduce.experiments import odd_sigmoid_common as common
 from keras_detinit.reporting.results import Results
 
+#: Images of MNIST's and Fashion-MNIST's test sets, each run's evaluation.
+TEST_IMAGES = 10_000
 _COMMON = {
     "datasets": ["mnist", "fashion_mnist"],
     "samples_per_class": [10, 50],
@@ -68,7 +71,10 @@ class OddSigmoidData(Experiment):
                     init=settings["initializers"])
 
     def cost(self, config, settings) -> float:
-        return config["samples_per_class"] * settings["epochs"]
+        # Trained on the few images alone, then evaluated on the test set.
+        return training.training_cost(settings["epochs"],
+                                      training.split_images(config["samples_per_class"]),
+                                      evaluated_images=TEST_IMAGES)
 
     def measure(self, config, seed, settings, context) -> dict:
         data = context.dataset(config["dataset"], config["samples_per_class"], seed)

@@ -75,6 +75,11 @@ class OddSigmoidScale(Experiment):
         protocol.samples_per_class(settings["samples_per_class"])
         return grid(activation=settings["activations"], init=settings["initializers"])
 
+    def cost(self, config, settings) -> float:
+        return settings["depth"] * training.training_cost(
+            settings["epochs"], training.split_images(settings["samples_per_class"]),
+            training.VALIDATION_IMAGES)
+
     def measure(self, config, seed, settings, context) -> dict:
         data = context.dataset(settings["dataset"], settings["samples_per_class"], seed)
         model = common.build_network(config["activation"], config["init"], settings["depth"],

@@ -51,6 +51,10 @@ from keras_detinit.reporting.results import format_curve
 LOW, HIGH, SATURATED = 0.05, 0.95, 0.10
 #: A unit is saturated beyond this fraction of the bound.
 SATURATION_LEVEL = 0.99
+#: A layer's fixed cost (drawing the kernel, dispatching the operations,
+#: converting to NumPy) in multiply-adds: fitted on the committed
+#: ``paper`` run, where width 256 took about 25 times as long as width 32.
+LAYER_COST = 2_000_000
 _COMMON = {
     "activations": ["tanh", "softsign", "tanh:2"],
     "initializers": ["odd_sigmoid", "odd_sigmoid:band", "glorot_normal", "orthogonal"],
@@ -84,7 +88,10 @@ class OddSigmoidSignal(Experiment):
                     width=settings["widths"])
 
     def cost(self, config, settings) -> float:
-        return config["width"] * settings["depth"]
+        # Per layer: a fixed cost, the batch's product with the kernel and
+        # the Jacobian's, in multiply-adds.
+        width = config["width"]
+        return settings["depth"] * (LAYER_COST + (settings["batch"] + width) * width**2)
 
     def measure(self, config, seed, settings, context) -> dict:
         moments, saturated, spread = propagate(config["activation"], config["init"],

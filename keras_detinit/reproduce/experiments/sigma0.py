@@ -36,7 +36,8 @@ Example:
 ...                                          "sigma0": [0.1, 0.2]})
 >>> [config["init"] for config in experiment.configurations(settings)]
 ['0.1', '0.2', 'he_normal', 'optimal_sigma0']
->>> experiment.cost({"dataset": "mnist", "init": "optimal_sigma0"}, settings)
+>>> search, he = ({"dataset": "mnist", "init": init} for init in ("optimal_sigma0", "he_normal"))
+>>> experiment.cost(search, settings) / experiment.cost(he, settings)  # max_pilots runs
 6.0
 >>> long = experiment.settings("long")
 >>> long["epochs"], long["learning_rate"], long["samples_per_class"], long["max_pilots"]
@@ -286,8 +287,12 @@ class Sigma0Sweep(Experiment):
         return train_run(build, data, sigma0, seed, protocol)
 
     def cost(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> float:
+        validated = protocols.samples_per_class(settings["validation_per_class"])
+        run = training.training_cost(
+            settings["epochs"], training.split_images(settings["samples_per_class"]),
+            training.VALIDATION_IMAGES if validated is None else training.CLASSES * validated)
         # A search trains up to max_pilots pilots as long as one grid run.
-        return float(settings["max_pilots"]) if config["init"] == SEARCH else 1.0
+        return run * settings["max_pilots"] if config["init"] == SEARCH else run
 
     def report(self, results: Results, settings: Mapping[str, Any],
                figures: pathlib.Path) -> str:

@@ -75,6 +75,11 @@ class Table2(ffnn.FFNNExperiment):
             if config["init"] != "odd_sigmoid" or _is_odd_sigmoid(config["activation"])
         ]
 
+    def cost(self, config, settings) -> float:
+        # Every run trains the whole training set: its time grows with the
+        # layers and the epochs, as `depth`'s.
+        return settings["depth"] * settings["epochs"]
+
     def training_arguments(self, config, settings) -> dict:
         return dict(dataset=config["dataset"], samples_per_class=WHOLE_TRAINING_SET,
                     hidden_units=ffnn.alternating_widths(settings["depth"]),

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import pathlib
@@ -146,7 +145,7 @@ def _extremes(results: Results, settings, dataset: str) -> str:
         ["Initializer", "lowest %", "at (1st, 2nd)", "mean %", "highest %"], rows)
 
 
-def _worst_cell(results: Results, settings, dataset: str, init: str) -> tuple[float, float]:
+def _worst_cell(results: Results, settings, init: str, dataset: str) -> tuple[float, float]:
     """Mean and std over seeds of the grid's lowest final accuracy (one per seed).
 
     A seed missing any cell of the grid is left out.
@@ -163,29 +162,28 @@ def _worst_cell(results: Results, settings, dataset: str, init: str) -> tuple[fl
 
 def _leads(results: Results, settings) -> list:
     """The paper's two numbers as claims: the narrowest cell, and each grid's worst cell."""
-    cells = []
-    for (dataset, first, second), paper in PAPER_POINTS.items():
+    found = []
+    narrowest = min(settings["widths"])
+    for (dataset, first, second), paper_value in PAPER_POINTS.items():
         if dataset not in settings["datasets"]:
             continue
         name = f"{FIGURES[dataset]} ({ffnn.DATASET_LABELS[dataset]})"
-        margin = paper - PAPER_OTHERS_LOWEST
-        if first in settings["widths"] and second in settings["widths"] and (first, second) == (
-                min(settings["widths"]), min(settings["widths"])):
-            cells.append((f"{name}, widths ({first}, {second})",
-                          {"dataset": dataset, "first": first, "second": second}, margin))
-        cells.append((f"{name}, worst cell of the grid", {"dataset": dataset, "worst": True},
-                      margin))
-    found = []
-    for cell, criteria, margin in cells:
-        value = (functools.partial(_worst_value, results, settings) if criteria.pop("worst", False)
-                 else functools.partial(ffnn.final_accuracy, results))
-        found += [dataclasses.replace(lead, paper_margin=margin)
-                  for lead in ffnn.leads([(cell, criteria)], settings["initializers"], value)]
+        # The paper gives the proposed value and the others' lowest cell.
+        paper = functools.partial(_paper_value, paper_value)
+        if (first, second) == (narrowest, narrowest):
+            found += ffnn.leads(
+                [(f"{name}, widths ({first}, {second})",
+                  {"dataset": dataset, "first": first, "second": second})],
+                settings["initializers"], functools.partial(ffnn.final_accuracy, results), paper)
+        found += ffnn.leads([(f"{name}, worst cell of the grid", {"dataset": dataset})],
+                            settings["initializers"],
+                            functools.partial(_worst_cell, results, settings), paper)
     return found
 
 
-def _worst_value(results: Results, settings, init: str, dataset: str) -> tuple[float, float]:
-    return _worst_cell(results, settings, dataset, init)
+def _paper_value(proposed: float, init: str, **criteria) -> float:
+    """The paper's % for ``init``: ``proposed`` for ε-orthogonal, the others' lowest else."""
+    return proposed if init == ffnn.PROPOSED else PAPER_OTHERS_LOWEST
 
 
 def _statements(results: Results, settings) -> str:
