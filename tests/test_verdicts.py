@@ -128,7 +128,7 @@ def test_width_worst_cell_is_taken_per_seed():
         return 0.1 if (config["first"], config["second"]) == failing else 0.9
 
     results = _curve_rows(experiment.configurations(settings), accuracy)
-    worst = width._worst_cell(results, settings, "mnist", "he_normal")
+    worst = width._worst_cell(results, settings, init="he_normal", dataset="mnist")
     assert worst == pytest.approx((0.1, 0.0))
     leads = {lead.cell: lead for lead in width._leads(results, settings)}
     assert leads["Fig. 4 (MNIST), worst cell of the grid"].verdict == "held"
